@@ -1,0 +1,1 @@
+"""breachcomms: breach-response communication orchestrator."""

@@ -1,0 +1,1 @@
+"""Shared pieces every app may use: roles, progress reporting. Depends on no other app."""

@@ -1,0 +1,1 @@
+"""Incidents: the breach itself, its facts, contacts and exposed data categories."""

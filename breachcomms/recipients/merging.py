@@ -1,0 +1,291 @@
+"""Merge staged rows into customers, set-based.
+
+1. Cluster: rows sharing a normalized email or an E.164 phone, transitively, get the smallest
+   line number among them as ``cluster`` (label propagation in SQL, only over duplicated keys).
+2. Resolve: a cluster that shares an email or phone with existing customers belongs to the
+   oldest of them (several existing customers linked by the file are merged into it).
+3. Create: each remaining cluster becomes a new customer. Single-row clusters, nearly all rows
+   of a first import, are inserted with one INSERT … SELECT; the rest are merged in Python,
+   streamed in batches.
+4. Keys: every email, phone and external reference is recorded once per customer.
+
+The SQL runs on PostgreSQL and on SQLite (≥ 3.33, for UPDATE … FROM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from breachcomms.incidents.risk import RiskRules
+from breachcomms.recipients.models import Customer, CustomerKey, StagedRow
+
+STAGED = StagedRow._meta.db_table
+CUSTOMER = Customer._meta.db_table
+KEY = CustomerKey._meta.db_table
+BATCH = 2000
+
+
+@dataclass
+class MergeResult:
+    customers_created: int
+    customers_linked: int  # existing customers merged together because the file linked them
+
+
+def _execute(sql: str, params: list[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def cluster_rows(import_id: int) -> int:
+    """Give rows linked by email or phone one cluster label; returns the passes it took."""
+    passes = 0
+    while True:
+        passes += 1
+        changed = 0
+        for column in ("email_key", "phone"):
+            changed += _execute(
+                f"""UPDATE {STAGED} SET cluster = g.c
+                FROM (SELECT {column} AS k, MIN(cluster) AS c FROM {STAGED}
+                      WHERE customer_import_id = %s AND {column} <> ''
+                      GROUP BY {column} HAVING COUNT(*) > 1) AS g
+                WHERE {STAGED}.customer_import_id = %s AND {STAGED}.{column} = g.k
+                  AND {STAGED}.cluster > g.c""",  # noqa: S608 - fixed identifiers
+                [import_id, import_id],
+            )
+        if not changed:
+            return passes
+
+
+def _links_sql() -> str:
+    return f"""SELECT s.cluster AS cluster, k.customer_id AS customer_id
+        FROM {STAGED} s JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'email' AND k.value = s.email_key
+        WHERE s.customer_import_id = %s AND s.email_key <> ''
+        UNION
+        SELECT s.cluster, k.customer_id
+        FROM {STAGED} s JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'phone' AND k.value = s.phone
+        WHERE s.customer_import_id = %s AND s.phone <> ''"""  # noqa: S608
+
+
+def resolve_existing(import_id: int, incident_id: int, rules: RiskRules) -> int:
+    """Point clusters at the existing customers they match; returns how many customers merged."""
+    link_params = [incident_id, import_id, incident_id, import_id]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT cluster, customer_id FROM ({_links_sql()}) AS l
+            WHERE cluster IN (SELECT cluster FROM ({_links_sql()}) AS m
+                              GROUP BY cluster HAVING COUNT(DISTINCT customer_id) > 1)
+            ORDER BY cluster, customer_id""",  # noqa: S608
+            link_params + link_params,
+        )
+        conflicts: dict[int, list[int]] = {}
+        for cluster, customer_id in cursor.fetchall():
+            conflicts.setdefault(cluster, []).append(customer_id)
+    linked = 0
+    for customer_ids in conflicts.values():
+        linked += merge_existing_customers(customer_ids, rules)
+    _execute(
+        f"""UPDATE {STAGED} SET customer_id = m.customer_id
+        FROM (SELECT cluster, MIN(customer_id) AS customer_id FROM ({_links_sql()}) AS l GROUP BY cluster) AS m
+        WHERE {STAGED}.customer_import_id = %s AND {STAGED}.cluster = m.cluster""",  # noqa: S608
+        [*link_params, import_id],
+    )
+    return linked
+
+
+def merge_existing_customers(customer_ids: list[int], rules: RiskRules) -> int:
+    """Fold several existing customers into the oldest; returns how many were folded in."""
+    customers = list(Customer.objects.filter(id__in=customer_ids).order_by("id"))
+    if len(customers) < 2:
+        return 0
+    target, *others = customers
+    for other in others:
+        _fold(target, other.__dict__)
+        CustomerKey.objects.filter(customer=other).exclude(
+            kind=CustomerKey.Kind.REFERENCE, value__in=target.external_refs
+        ).update(customer=target)
+        other.delete()
+    target.risk_tier, target.risk_basis_flags = rules.classify(target.exposure_flags)
+    target.save()
+    return len(others)
+
+
+def assign_new_customer_ids(import_id: int) -> None:
+    """Give each cluster without a customer a fresh customer id (on its first row, then all)."""
+    if connection.vendor == "postgresql":
+        _execute(
+            f"""UPDATE {STAGED} SET customer_id = nextval(pg_get_serial_sequence('{CUSTOMER}', 'id')),
+                   new_customer = TRUE
+            WHERE customer_import_id = %s AND customer_id IS NULL AND line = cluster""",  # noqa: S608
+            [import_id],
+        )
+    else:
+        _execute(
+            f"""UPDATE {STAGED} SET customer_id = (SELECT COALESCE(MAX(id), 0) FROM {CUSTOMER}) + r.rn,
+                   new_customer = 1
+            FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY line) AS rn FROM {STAGED}
+                  WHERE customer_import_id = %s AND customer_id IS NULL AND line = cluster) AS r
+            WHERE {STAGED}.id = r.id""",  # noqa: S608
+            [import_id],
+        )
+    _execute(
+        f"""UPDATE {STAGED} SET customer_id = r.customer_id, new_customer = r.new_customer
+        FROM {STAGED} AS r
+        WHERE {STAGED}.customer_import_id = %s AND {STAGED}.customer_id IS NULL
+          AND r.customer_import_id = %s AND r.line = {STAGED}.cluster""",  # noqa: S608
+        [import_id, import_id],
+    )
+    _execute(
+        f"""UPDATE {STAGED} SET in_group = %s
+        WHERE customer_import_id = %s AND cluster IN (
+            SELECT cluster FROM {STAGED} WHERE customer_import_id = %s GROUP BY cluster HAVING COUNT(*) > 1)""",  # noqa: S608
+        [True, import_id, import_id],
+    )
+
+
+def tier_sql(rules: RiskRules) -> tuple[str, str, list[int]]:
+    """SQL expressions for (risk_tier, risk_basis_flags) of ``exposure_flags`` under ``rules``."""
+    tier = "CASE WHEN (exposure_flags & %s) <> 0 THEN 'high' WHEN (exposure_flags & %s) <> 0 THEN 'medium' ELSE 'low' END"
+    basis = (
+        "CASE WHEN (exposure_flags & %s) <> 0 THEN (exposure_flags & %s) "
+        "WHEN (exposure_flags & %s) <> 0 THEN (exposure_flags & %s) ELSE exposure_flags END"
+    )
+    return tier, basis, [rules.high, rules.medium, rules.high, rules.high, rules.medium, rules.medium]
+
+
+def insert_single_row_customers(import_id: int, incident_id: int, rules: RiskRules) -> int:
+    """Create the customers of single-row new clusters with one INSERT … SELECT."""
+    tier, basis, params = tier_sql(rules)
+    now = timezone.now()
+    columns = "name, email, phone, country, subdivision, locale, language, time_zone, external_refs, accounts"
+    return _execute(
+        f"""INSERT INTO {CUSTOMER} (id, incident_id, {columns}, exposure_flags, risk_tier, risk_basis_flags,
+                attributes, created_at, updated_at)
+        SELECT customer_id, %s, {columns}, exposure_flags, {tier}, {basis}, attributes, %s, %s
+        FROM {STAGED} WHERE customer_import_id = %s AND new_customer = %s AND in_group = %s""",  # noqa: S608
+        [incident_id, *params, now, now, import_id, True, False],
+    )
+
+
+def _union(into: list[str], values: list[str]) -> None:
+    for value in values:
+        if value not in into:
+            into.append(value)
+
+
+_FIRST_WINS = ("name", "email", "phone", "country", "subdivision", "locale", "language", "time_zone")
+
+
+def _fold(customer: Customer, row: dict[str, Any]) -> None:
+    """Merge one row's values into a customer: blanks are filled, lists and flags united."""
+    for name in _FIRST_WINS:
+        if not getattr(customer, name) and row[name]:
+            setattr(customer, name, row[name])
+    _union(customer.external_refs, row["external_refs"])
+    _union(customer.accounts, row["accounts"])
+    customer.exposure_flags |= row["exposure_flags"]
+    for key, value in row["attributes"].items():
+        customer.attributes.setdefault(key, value)
+
+
+_MERGE_FIELDS = [*_FIRST_WINS, "external_refs", "accounts", "exposure_flags", "attributes"]
+
+
+def _grouped_rows(import_id: int) -> Iterator[list[dict[str, Any]]]:
+    rows = (
+        StagedRow.objects.filter(customer_import_id=import_id)
+        .exclude(new_customer=True, in_group=False)
+        .order_by("customer_id", "line")
+        .values("customer_id", "new_customer", *_MERGE_FIELDS)
+    )
+    group: list[dict[str, Any]] = []
+    for row in rows.iterator(chunk_size=BATCH):
+        if group and group[0]["customer_id"] != row["customer_id"]:
+            yield group
+            group = []
+        group.append(row)
+    if group:
+        yield group
+
+
+def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules) -> int:
+    """Create or update the customers of multi-row and existing clusters; returns how many new."""
+    created = 0
+    new: list[Customer] = []
+    existing_groups: list[list[dict[str, Any]]] = []
+
+    def flush_existing() -> None:
+        by_id = Customer.objects.in_bulk([g[0]["customer_id"] for g in existing_groups])
+        changed = []
+        for group in existing_groups:
+            customer = by_id[group[0]["customer_id"]]
+            before = [getattr(customer, f) if not isinstance(getattr(customer, f), (list, dict))
+                      else repr(getattr(customer, f)) for f in _MERGE_FIELDS]
+            for row in group:
+                _fold(customer, row)
+            customer.risk_tier, customer.risk_basis_flags = rules.classify(customer.exposure_flags)
+            after = [getattr(customer, f) if not isinstance(getattr(customer, f), (list, dict))
+                     else repr(getattr(customer, f)) for f in _MERGE_FIELDS]
+            if before != after:
+                customer.updated_at = timezone.now()
+                changed.append(customer)
+        Customer.objects.bulk_update(changed, [*_MERGE_FIELDS, "risk_tier", "risk_basis_flags", "updated_at"])
+        existing_groups.clear()
+
+    for group in _grouped_rows(import_id):
+        if group[0]["new_customer"]:
+            customer = Customer(id=group[0]["customer_id"], incident_id=incident_id, external_refs=[], accounts=[],
+                                attributes={})
+            for row in group:
+                _fold(customer, row)
+            customer.risk_tier, customer.risk_basis_flags = rules.classify(customer.exposure_flags)
+            new.append(customer)
+            if len(new) >= BATCH:
+                created += len(Customer.objects.bulk_create(new))
+                new.clear()
+        else:
+            existing_groups.append(group)
+            if len(existing_groups) >= BATCH:
+                flush_existing()
+    if new:
+        created += len(Customer.objects.bulk_create(new))
+    if existing_groups:
+        flush_existing()
+    return created
+
+
+def record_keys(import_id: int, incident_id: int) -> None:
+    """Record each row's email, phone and references as keys of its customer (once each)."""
+    for kind, column in (("email", "email_key"), ("phone", "phone")):
+        _execute(
+            f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
+            SELECT DISTINCT %s, customer_id, %s, {column} FROM {STAGED}
+            WHERE customer_import_id = %s AND {column} <> ''
+            ON CONFLICT DO NOTHING""",  # noqa: S608
+            [incident_id, kind, import_id],
+        )
+    if connection.vendor == "postgresql":
+        refs = f"SELECT DISTINCT %s, s.customer_id, 'ref', r.value FROM {STAGED} s, jsonb_array_elements_text(s.external_refs) AS r(value)"
+    else:
+        refs = f"SELECT DISTINCT %s, s.customer_id, 'ref', r.value FROM {STAGED} s, json_each(s.external_refs) AS r"
+    _execute(
+        f"INSERT INTO {KEY} (incident_id, customer_id, kind, value) {refs} "  # noqa: S608
+        "WHERE s.customer_import_id = %s ON CONFLICT DO NOTHING",
+        [incident_id, import_id],
+    )
+
+
+def merge_staged(import_id: int, incident_id: int, rules: RiskRules) -> MergeResult:
+    """Run the whole merge for one import (call inside a transaction)."""
+    cluster_rows(import_id)
+    linked = resolve_existing(import_id, incident_id, rules)
+    assign_new_customer_ids(import_id)
+    created = insert_single_row_customers(import_id, incident_id, rules)
+    created += merge_grouped_rows(import_id, incident_id, rules)
+    record_keys(import_id, incident_id)
+    return MergeResult(customers_created=created, customers_linked=linked)

@@ -1,0 +1,200 @@
+"""Customers of an incident, the keys that identify them, and the imports that load them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from breachcomms.incidents.categories import codes_in
+from breachcomms.incidents.models import Incident
+from breachcomms.incidents.risk import RiskTier
+
+
+class Customer(models.Model):
+    """One affected person. Rows of an import that share an email or a phone merge into one."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="customers")
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(_("phone (E.164)"), max_length=16, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    subdivision = models.CharField(_("subdivision"), max_length=6, blank=True, help_text="ISO 3166-2, e.g. US-CA")
+    locale = models.CharField(_("locale"), max_length=35, help_text="BCP 47, e.g. sv-SE")
+    language = models.CharField(_("language"), max_length=8, help_text=_("The locale's language, e.g. sv"))
+    time_zone = models.CharField(_("time zone"), max_length=64, help_text="IANA, e.g. Europe/Stockholm")
+    external_refs = models.JSONField(_("external references"), default=list, blank=True)
+    accounts = models.JSONField(_("accounts"), default=list, blank=True)
+    exposure_flags = models.BigIntegerField(_("exposed categories"), default=0)
+    risk_tier = models.CharField(_("risk tier"), max_length=8, choices=RiskTier.choices, default=RiskTier.LOW)
+    risk_basis_flags = models.BigIntegerField(
+        _("risk basis"), default=0, help_text=_("The exposed categories that decided the tier.")
+    )
+    attributes = models.JSONField(_("other attributes"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [models.Index(fields=["incident", "country", "language", "risk_tier"], name="customer_segment_idx")]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone
+
+    @property
+    def exposures(self) -> list[str]:
+        return codes_in(self.exposure_flags)
+
+    @property
+    def risk_basis(self) -> list[str]:
+        return codes_in(self.risk_basis_flags)
+
+
+class CustomerKey(models.Model):
+    """A normalized email, phone or external reference that identifies a customer in an incident.
+
+    Merging and support lookups go through these: a customer keeps every address it was known by.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        REFERENCE = "ref", _("Customer reference")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="keys")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.CharField(max_length=254)
+
+    class Meta:
+        constraints = [
+            # An email or phone belongs to one customer of an incident; references may be shared.
+            models.UniqueConstraint(
+                fields=["incident", "kind", "value"],
+                condition=models.Q(kind__in=["email", "phone"]),
+                name="customer_contact_key_unique",
+            ),
+            models.UniqueConstraint(fields=["customer", "kind", "value"], name="customer_key_once"),
+        ]
+        indexes = [models.Index(fields=["incident", "kind", "value"], name="customer_key_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class CustomerImport(models.Model):
+    """One uploaded file of customers and what became of its rows."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="imports")
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(_("phase"), max_length=64, blank=True)
+    size_bytes = models.BigIntegerField(_("size"), default=0)
+    bytes_read = models.BigIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.IntegerField(_("rows"), default=0)
+    customers_created = models.IntegerField(_("new customers"), default=0)
+    rows_merged = models.IntegerField(_("merged rows"), default=0)
+    rows_rejected = models.IntegerField(_("rejected rows"), default=0)
+    warnings = models.IntegerField(_("warnings"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("customer import")
+        verbose_name_plural = _("customer imports")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def summary(self) -> str:
+        """The one-line result the command prints and the admin shows."""
+        return (
+            f"imported {self.customers_created} customers from {self.rows_read} rows: "
+            f"{self.rows_merged} merged, {self.rows_rejected} rejected, {self.warnings} warnings"
+        )
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.size_bytes:
+            return 0
+        return min(99, int(100 * self.bytes_read / self.size_bytes))
+
+
+class ImportIssue(models.Model):
+    """A rejected row (error) or a dropped value (warning), with the file's line number."""
+
+    class Severity(models.TextChoices):
+        ERROR = "error", _("Rejected row")
+        WARNING = "warning", _("Warning")
+
+    customer_import = models.ForeignKey(CustomerImport, on_delete=models.CASCADE, related_name="issues")
+    line = models.IntegerField(_("line"))
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    field = models.CharField(_("field"), max_length=64, blank=True)
+    message = models.TextField(_("message"))
+    value = models.CharField(_("value"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["line", "id"]
+        indexes = [models.Index(fields=["customer_import", "line"], name="import_issue_line_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class StagedRow(models.Model):
+    """A validated row waiting to be merged into customers; deleted when its import finishes.
+
+    ``cluster`` is the smallest line number of the rows it shares an email or phone with
+    (transitively); ``customer_id`` is the customer that cluster resolves to.
+    """
+
+    customer_import = models.ForeignKey(CustomerImport, on_delete=models.CASCADE, related_name="+")
+    line = models.IntegerField()
+    cluster = models.IntegerField()
+    customer_id = models.BigIntegerField(null=True)
+    name = models.CharField(max_length=200)
+    email = models.CharField(max_length=254)
+    email_key = models.CharField(max_length=254)
+    phone = models.CharField(max_length=16)
+    country = models.CharField(max_length=2)
+    subdivision = models.CharField(max_length=6)
+    locale = models.CharField(max_length=35)
+    language = models.CharField(max_length=8)
+    time_zone = models.CharField(max_length=64)
+    external_refs = models.JSONField(default=list)
+    accounts = models.JSONField(default=list)
+    exposure_flags = models.BigIntegerField()
+    attributes = models.JSONField(default=dict)
+    new_customer = models.BooleanField(default=False)
+    in_group = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer_import", "email_key"], name="staged_email_idx"),
+            models.Index(fields=["customer_import", "phone"], name="staged_phone_idx"),
+            models.Index(fields=["customer_import", "cluster"], name="staged_cluster_idx"),
+        ]
