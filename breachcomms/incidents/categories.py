@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,7 @@ CATEGORIES: tuple[Category, ...] = (
     Category("address", 3, _("postal address"), ("postal_address", "home_address", "street_address")),
     Category("date_of_birth", 4, _("date of birth"), ("dob", "birth_date", "birthday", "birthdate")),
     Category("password", 5, _("password"), ("passwords", "password_hash", "hashed_password", "credentials")),
-    Category(
-        "payment_card", 6, _("payment card details"), ("card", "credit_card", "debit_card", "card_number", "pan")
-    ),
+    Category("payment_card", 6, _("payment card details"), ("card", "credit_card", "debit_card", "card_number", "pan")),
     Category("bank_account", 7, _("bank account details"), ("iban", "bank", "account_number", "bank_details")),
     Category(
         "national_id", 8, _("national identity number"), ("ssn", "personnummer", "nik", "passport", "snils", "tax_id")

@@ -56,7 +56,7 @@ class RiskRules:
 def validate_risk_rules(rules: Any) -> None:
     """Raise ValueError with a readable message if ``rules`` is not a valid rule set."""
     if not isinstance(rules, dict):
-        raise ValueError("risk rules must be an object like {\"high\": [...], \"medium\": [...]}")
+        raise ValueError('risk rules must be an object like {"high": [...], "medium": [...]}')
     unknown_tiers = set(rules) - {RiskTier.HIGH, RiskTier.MEDIUM}
     if unknown_tiers:
         raise ValueError(f"unknown tier(s) {sorted(unknown_tiers)}: only 'high' and 'medium' take rules")

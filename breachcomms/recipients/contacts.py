@@ -86,7 +86,7 @@ class Phone:
     @property
     def time_zone(self) -> str | None:
         """The phone's time zone when its number pins down exactly one (a US area code does)."""
-        if phonenumbers.is_number_type_geographical(self.number_type, self.number.country_code):
+        if phonenumbers.is_number_type_geographical(self.number_type, self.number.country_code or 0):
             digits = self.e164[1:]
             for size in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
                 zones = TIMEZONE_DATA.get(digits[:size])
@@ -134,11 +134,34 @@ def _from_e164_digits(compact: str) -> phonenumbers.PhoneNumber | None:
 
 # --- country, locale, time zone ------------------------------------------------------------------
 
-_TERRITORIES = {code for code in Locale("en").territories if len(code) == 2 and code.isalpha()}
+_TERRITORIES = {str(code) for code in Locale("en").territories if len(str(code)) == 2 and str(code).isalpha()}
 _TERRITORY_NAMES = {name.casefold(): code for code, name in Locale("en").territories.items() if code in _TERRITORIES}
-_ALPHA3 = {"SWE": "SE", "GBR": "GB", "USA": "US", "RUS": "RU", "IDN": "ID", "FIN": "FI", "NOR": "NO", "DNK": "DK",
-           "DEU": "DE", "FRA": "FR", "NLD": "NL", "ESP": "ES", "ITA": "IT", "POL": "PL", "CAN": "CA", "AUS": "AU",
-           "BRA": "BR", "IND": "IN", "JPN": "JP", "KOR": "KR", "CHN": "CN", "SGP": "SG", "MYS": "MY", "UKR": "UA"}
+_ALPHA3 = {
+    "SWE": "SE",
+    "GBR": "GB",
+    "USA": "US",
+    "RUS": "RU",
+    "IDN": "ID",
+    "FIN": "FI",
+    "NOR": "NO",
+    "DNK": "DK",
+    "DEU": "DE",
+    "FRA": "FR",
+    "NLD": "NL",
+    "ESP": "ES",
+    "ITA": "IT",
+    "POL": "PL",
+    "CAN": "CA",
+    "AUS": "AU",
+    "BRA": "BR",
+    "IND": "IN",
+    "JPN": "JP",
+    "KOR": "KR",
+    "CHN": "CN",
+    "SGP": "SG",
+    "MYS": "MY",
+    "UKR": "UA",
+}
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
 
 
@@ -185,11 +208,25 @@ def locale_for_country(country: str) -> str | None:
 _ALL_ZONES = frozenset(zoneinfo.available_timezones())
 # Countries with several zones: the one most of their people live in.
 _MAIN_ZONES = {
-    "US": "America/New_York", "RU": "Europe/Moscow", "ID": "Asia/Jakarta", "BR": "America/Sao_Paulo",
-    "CA": "America/Toronto", "AU": "Australia/Sydney", "MX": "America/Mexico_City", "CN": "Asia/Shanghai",
-    "KZ": "Asia/Almaty", "AR": "America/Argentina/Buenos_Aires", "CL": "America/Santiago",
-    "ES": "Europe/Madrid", "PT": "Europe/Lisbon", "DE": "Europe/Berlin", "UA": "Europe/Kyiv",
-    "MY": "Asia/Kuala_Lumpur", "NZ": "Pacific/Auckland", "FR": "Europe/Paris", "GB": "Europe/London",
+    "US": "America/New_York",
+    "RU": "Europe/Moscow",
+    "ID": "Asia/Jakarta",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+    "AU": "Australia/Sydney",
+    "MX": "America/Mexico_City",
+    "CN": "Asia/Shanghai",
+    "KZ": "Asia/Almaty",
+    "AR": "America/Argentina/Buenos_Aires",
+    "CL": "America/Santiago",
+    "ES": "Europe/Madrid",
+    "PT": "Europe/Lisbon",
+    "DE": "Europe/Berlin",
+    "UA": "Europe/Kyiv",
+    "MY": "Asia/Kuala_Lumpur",
+    "NZ": "Pacific/Auckland",
+    "FR": "Europe/Paris",
+    "GB": "Europe/London",
 }
 
 

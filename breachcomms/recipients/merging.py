@@ -150,7 +150,9 @@ def assign_new_customer_ids(import_id: int) -> None:
 
 def tier_sql(rules: RiskRules) -> tuple[str, str, list[int]]:
     """SQL expressions for (risk_tier, risk_basis_flags) of ``exposure_flags`` under ``rules``."""
-    tier = "CASE WHEN (exposure_flags & %s) <> 0 THEN 'high' WHEN (exposure_flags & %s) <> 0 THEN 'medium' ELSE 'low' END"
+    tier = (
+        "CASE WHEN (exposure_flags & %s) <> 0 THEN 'high' WHEN (exposure_flags & %s) <> 0 THEN 'medium' ELSE 'low' END"
+    )
     basis = (
         "CASE WHEN (exposure_flags & %s) <> 0 THEN (exposure_flags & %s) "
         "WHEN (exposure_flags & %s) <> 0 THEN (exposure_flags & %s) ELSE exposure_flags END"
@@ -224,13 +226,21 @@ def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules) -> in
         changed = []
         for group in existing_groups:
             customer = by_id[group[0]["customer_id"]]
-            before = [getattr(customer, f) if not isinstance(getattr(customer, f), (list, dict))
-                      else repr(getattr(customer, f)) for f in _MERGE_FIELDS]
+            before = [
+                getattr(customer, f)
+                if not isinstance(getattr(customer, f), (list, dict))
+                else repr(getattr(customer, f))
+                for f in _MERGE_FIELDS
+            ]
             for row in group:
                 _fold(customer, row)
             customer.risk_tier, customer.risk_basis_flags = rules.classify(customer.exposure_flags)
-            after = [getattr(customer, f) if not isinstance(getattr(customer, f), (list, dict))
-                     else repr(getattr(customer, f)) for f in _MERGE_FIELDS]
+            after = [
+                getattr(customer, f)
+                if not isinstance(getattr(customer, f), (list, dict))
+                else repr(getattr(customer, f))
+                for f in _MERGE_FIELDS
+            ]
             if before != after:
                 customer.updated_at = timezone.now()
                 changed.append(customer)
@@ -239,8 +249,9 @@ def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules) -> in
 
     for group in _grouped_rows(import_id):
         if group[0]["new_customer"]:
-            customer = Customer(id=group[0]["customer_id"], incident_id=incident_id, external_refs=[], accounts=[],
-                                attributes={})
+            customer = Customer(
+                id=group[0]["customer_id"], incident_id=incident_id, external_refs=[], accounts=[], attributes={}
+            )
             for row in group:
                 _fold(customer, row)
             customer.risk_tier, customer.risk_basis_flags = rules.classify(customer.exposure_flags)
@@ -270,9 +281,10 @@ def record_keys(import_id: int, incident_id: int) -> None:
             [incident_id, kind, import_id],
         )
     if connection.vendor == "postgresql":
-        refs = f"SELECT DISTINCT %s, s.customer_id, 'ref', r.value FROM {STAGED} s, jsonb_array_elements_text(s.external_refs) AS r(value)"
+        unnest = "jsonb_array_elements_text(s.external_refs) AS r(value)"
     else:
-        refs = f"SELECT DISTINCT %s, s.customer_id, 'ref', r.value FROM {STAGED} s, json_each(s.external_refs) AS r"
+        unnest = "json_each(s.external_refs) AS r"
+    refs = f"SELECT DISTINCT %s, s.customer_id, 'ref', r.value FROM {STAGED} s, {unnest}"  # noqa: S608
     _execute(
         f"INSERT INTO {KEY} (incident_id, customer_id, kind, value) {refs} "  # noqa: S608
         "WHERE s.customer_import_id = %s ON CONFLICT DO NOTHING",

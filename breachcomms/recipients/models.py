@@ -198,3 +198,6 @@ class StagedRow(models.Model):
             models.Index(fields=["customer_import", "phone"], name="staged_phone_idx"),
             models.Index(fields=["customer_import", "cluster"], name="staged_cluster_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"line {self.line}"

@@ -30,17 +30,40 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "first_name": ("firstname", "givenname", "fornamn", "förnamn"),
     "last_name": ("lastname", "surname", "familyname", "efternamn"),
     "email": ("email", "mail", "emailaddress", "epost", "epostadress", "courriel"),
-    "phone": ("phone", "mobile", "mobilephone", "cell", "cellphone", "msisdn", "telephone", "tel", "phonenumber",
-              "telefon", "mobil", "telefonnummer", "nohp", "hp"),
+    "phone": (
+        "phone",
+        "mobile",
+        "mobilephone",
+        "cell",
+        "cellphone",
+        "msisdn",
+        "telephone",
+        "tel",
+        "phonenumber",
+        "telefon",
+        "mobil",
+        "telefonnummer",
+        "nohp",
+        "hp",
+    ),
     "country": ("country", "countrycode", "land", "negara", "strana", "region"),
     "subdivision": ("subdivision", "state", "province", "county", "provinsi", "lan", "län"),
     "locale": ("locale", "lang", "language", "sprak", "språk", "bahasa", "yazyk"),
     "time_zone": ("timezone", "tz", "zone", "tidszon"),
-    "external_ref": ("ref", "reference", "customerref", "customerreference", "customerid", "externalid",
-                     "externalref", "clientid", "kundnummer", "id"),
+    "external_ref": (
+        "ref",
+        "reference",
+        "customerref",
+        "customerreference",
+        "customerid",
+        "externalid",
+        "externalref",
+        "clientid",
+        "kundnummer",
+        "id",
+    ),
     "accounts": ("account", "accounts", "accountid", "accountids", "konto", "akun"),
-    "exposures": ("exposures", "exposed", "exposeddata", "datacategories", "categories", "breacheddata",
-                  "exposure"),
+    "exposures": ("exposures", "exposed", "exposeddata", "datacategories", "categories", "breacheddata", "exposure"),
 }
 _HEADER_KEY = re.compile(r"[\s\-._]+")
 _ALIAS_TO_FIELD = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
@@ -123,8 +146,17 @@ class RowNormalizer:
             issues.append(Issue(line, "warning", field_name, message, _excerpt(value)))
 
         if any("\udc80" <= ch <= "\udcff" for v in row.values() if isinstance(v, str) for ch in v):
-            return RowResult(None, [Issue(line, "error", "", "the row has bytes that are not UTF-8; save the file "
-                                                          "as UTF-8 and import it again")])
+            return RowResult(
+                None,
+                [
+                    Issue(
+                        line,
+                        "error",
+                        "",
+                        "the row has bytes that are not UTF-8; save the file as UTF-8 and import it again",
+                    )
+                ],
+            )
 
         country = ""
         raw_country = _text(row.get("country"))
