@@ -1,0 +1,258 @@
+"""Importing customer files: formats, validation, merging, re-import, risk tiers, segments."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+
+import pytest
+
+from breachcomms.incidents.models import Incident
+from breachcomms.recipients.models import Customer, CustomerImport, CustomerKey, ImportIssue
+from breachcomms.recipients.selectors import import_issues_csv, segment_list
+from breachcomms.recipients.services import customer_import_create, customer_import_run, incident_risk_rules_update
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+Importer = Callable[..., CustomerImport]
+
+
+@pytest.fixture
+def run_import(incident: Incident) -> Importer:
+    def run(content: str | bytes, name: str = "customers.csv", processes: int = 0) -> CustomerImport:
+        data = content.encode() if isinstance(content, str) else content
+        created = customer_import_create(incident=incident, stream=io.BytesIO(data), name=name)
+        customer_import_run(customer_import_id=created.id, processes=processes)
+        return CustomerImport.objects.get(id=created.id)
+
+    return run
+
+
+def issues(customer_import: CustomerImport) -> list[tuple[int, str, str]]:
+    return list(customer_import.issues.values_list("line", "severity", "message"))
+
+
+def test_bom_semicolons_crlf_and_quoted_newlines(run_import: Importer) -> None:
+    content = (
+        "\ufeffNamn;E-post;Mobil;Land;Språk\r\n"
+        '"Anna\r\nSvensson";anna@example.se;070-123 45 67;SE;\r\n'
+        "Björn Ek;bjorn@example.se;;SE;sv_SE\r\n"
+        '"Bad ""quoted"" row";;nonsense;SE;\r\n'
+    )
+    result = run_import(content)
+    assert result.summary == "imported 2 customers from 3 rows: 0 merged, 1 rejected, 0 warnings"
+    anna = Customer.objects.get(email="anna@example.se")
+    assert anna.name == "Anna Svensson"
+    assert (anna.phone, anna.country, anna.locale, anna.time_zone) == ("+46701234567", "SE", "sv", "Europe/Stockholm")
+    assert Customer.objects.get(email="bjorn@example.se").locale == "sv-SE"
+    # The rejected record starts on physical line 5: the quoted newline made record 1 span lines 2-3.
+    [(line, severity, message)] = issues(result)
+    assert (line, severity) == (5, "error")
+    assert "no valid contact" in message
+    assert "phone 'nonsense' is invalid" in message
+
+
+def test_comma_csv_with_aliases_and_unknown_columns_kept_as_attributes(run_import: Importer) -> None:
+    content = (
+        "customer id,Full Name,e-mail,mobile,country,state,lang,exposed data,Loyalty tier\n"
+        "C-1,Jane Roe,Jane@Example.com,(415) 555-2671,US,CA,,ssn|dob,gold\n"
+    )
+    run_import(content)
+    jane = Customer.objects.get()
+    assert jane.email == "Jane@example.com"
+    assert jane.phone == "+14155552671"
+    assert jane.subdivision == "US-CA"
+    assert jane.locale == "en"
+    assert jane.time_zone == "America/Los_Angeles"
+    assert jane.external_refs == ["C-1"]
+    assert jane.exposures == ["date_of_birth", "national_id"]
+    assert jane.attributes == {"Loyalty tier": "gold"}
+    assert set(CustomerKey.objects.values_list("kind", "value")) == {
+        ("email", "jane@example.com"),
+        ("phone", "+14155552671"),
+        ("ref", "C-1"),
+    }
+
+
+def test_invalid_contact_beside_a_valid_one_is_dropped_with_a_warning(run_import: Importer) -> None:
+    content = "name,email,phone,country\nA,not-an-email,+46701234567,SE\nB,b@example.com,12345,SE\nC,c@,1,SE\n"
+    result = run_import(content)
+    assert result.summary == "imported 2 customers from 3 rows: 0 merged, 1 rejected, 2 warnings"
+    by_line = {line: (severity, message) for line, severity, message in issues(result)}
+    assert by_line[2][0] == "warning"
+    assert "email 'not-an-email' is invalid" in by_line[2][1]
+    assert "kept with its phone" in by_line[2][1]
+    assert by_line[3][0] == "warning"
+    assert "phone '12345' is invalid" in by_line[3][1]
+    assert by_line[4][0] == "error"
+    assert Customer.objects.get(name="A").email == ""
+    assert Customer.objects.get(name="B").phone == ""
+
+
+def test_transitive_duplicates_become_one_customer_with_everything_merged(run_import: Importer) -> None:
+    # 2 and 3 share a phone, 3 and 4 share an email (in another case): all three are one person.
+    content = (
+        "name,email,phone,country,accounts,exposures\n"
+        "Anna,anna@example.se,+46701234567,SE,A1,email\n"
+        "Anna S,,070-123 45 67,SE,A2,password\n"
+        "Anna Svensson,ANNA.S@example.se,+46 70 123 45 67,SE,A3,\n"
+        "Someone else,other@example.se,,SE,B1,phone\n"
+        "A. Svensson,anna.s@EXAMPLE.SE,,SE,A4,payment card\n"
+    )
+    result = run_import(content)
+    assert result.summary == "imported 2 customers from 5 rows: 3 merged, 0 rejected, 0 warnings"
+    anna = Customer.objects.get(keys__value="anna.s@example.se")
+    assert anna.name == "Anna"
+    assert anna.email == "anna@example.se"
+    assert anna.accounts == ["A1", "A2", "A3", "A4"]
+    assert anna.exposures == ["email", "password", "payment_card"]
+    assert anna.risk_tier == "high"
+    assert set(anna.keys.values_list("value", flat=True)) == {"anna@example.se", "anna.s@example.se", "+46701234567"}
+
+
+def test_reimporting_the_same_file_changes_nothing(run_import: Importer) -> None:
+    content = (
+        "name,email,phone,country,accounts,exposures\n"
+        "Anna,anna@example.se,+46701234567,SE,A1,email|password\n"
+        "Anna,,070-123 45 67,SE,A2,\n"
+        "Oleg,oleg@example.ru,+7 912 345-67-89,RU,R1,dob\n"
+        "Bad,bad,,RU,,\n"
+    )
+    run_import(content)
+    before = list(Customer.objects.order_by("id").values())
+    keys_before = set(CustomerKey.objects.values_list("customer_id", "kind", "value"))
+    again = run_import(content)
+    assert again.summary == "imported 0 customers from 4 rows: 3 merged, 1 rejected, 0 warnings"
+    assert list(Customer.objects.order_by("id").values()) == before
+    assert set(CustomerKey.objects.values_list("customer_id", "kind", "value")) == keys_before
+
+
+def test_a_later_file_extends_and_links_existing_customers(run_import: Importer) -> None:
+    run_import("name,email,phone,country,accounts\nA,a@example.com,,SE,A1\nB,,+46701234567,SE,B1\n")
+    first, second = Customer.objects.order_by("id")
+    # One row with A's email and B's phone proves A and B are the same person: they merge.
+    result = run_import("name,email,phone,country,accounts,exposures\nAB,a@example.com,+46701234567,SE,C1,ssn\n")
+    assert result.customers_created == 0
+    merged = Customer.objects.get()
+    assert merged.id == first.id
+    assert merged.accounts == ["A1", "B1", "C1"]
+    assert merged.phone == "+46701234567"
+    assert merged.risk_tier == "high"
+    assert not Customer.objects.filter(id=second.id).exists()
+
+
+def test_json_lines_with_a_broken_line(run_import: Importer) -> None:
+    lines = [
+        json.dumps(
+            {
+                "name": "Сергей Иванов",
+                "email": "sergey@example.ru",
+                "phone": "+79123456789",
+                "exposures": ["password", "email"],
+                "accounts": ["R-7"],
+            },
+            ensure_ascii=False,
+        ),
+        "{not json",
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"nama": "Budi", "email": "budi@example.co.id", "negara": "ID", "bahasa": "id"}),
+    ]
+    result = run_import("\n".join(lines) + "\n", name="customers.jsonl")
+    assert result.format == "jsonl"
+    assert result.summary == "imported 2 customers from 4 rows: 0 merged, 2 rejected, 0 warnings"
+    sergey = Customer.objects.get(email="sergey@example.ru")
+    assert (sergey.country, sergey.locale, sergey.time_zone) == ("RU", "ru", "Europe/Moscow")
+    assert sergey.accounts == ["R-7"]
+    budi = Customer.objects.get(email="budi@example.co.id")
+    assert (budi.locale, budi.time_zone) == ("id", "Asia/Jakarta")
+    assert [(line, severity) for line, severity, _ in issues(result)] == [(2, "error"), (3, "error")]
+
+
+def test_rows_with_extra_fields_or_bad_bytes_are_rejected_and_the_rest_load(run_import: Importer) -> None:
+    content = b"name,email\nA,a@example.com\nB,b@example.com,surplus,fields\nC,c\xff@example.com\nD,d@example.com\n"
+    result = run_import(content)
+    assert result.summary == "imported 2 customers from 4 rows: 0 merged, 2 rejected, 0 warnings"
+    messages = {line: message for line, _, message in issues(result)}
+    assert "expected 2 fields, found 4" in messages[3]
+    assert "not UTF-8" in messages[4]
+
+
+def test_unknown_locale_country_and_category_are_warnings_with_fallbacks(run_import: Importer) -> None:
+    content = "name,email,country,locale,time zone,exposures\nA,a@example.com,Atlantis,xx-QQ,Mars/Base,password|aura\n"
+    result = run_import(content)
+    assert result.warnings == 4
+    customer = Customer.objects.get()
+    assert (customer.country, customer.locale, customer.time_zone) == ("", "en", "UTC")
+    assert customer.exposures == ["password"]
+    csv_text = "".join(import_issues_csv(customer_import=result))
+    assert csv_text.splitlines()[0] == "line,severity,field,message,value"
+    assert "unknown data category ignored,aura" in csv_text
+
+
+def test_validation_in_worker_processes_gives_the_same_result(run_import: Importer) -> None:
+    rows = "".join(f"P{i},p{i}@example.com,+4670123{i:04d},SE,password\n" for i in range(3000))
+    result = run_import("name,email,phone,country,exposures\n" + rows + "Bad,bad,,SE,\n", processes=2)
+    assert result.summary == "imported 3000 customers from 3001 rows: 0 merged, 1 rejected, 0 warnings"
+    assert ImportIssue.objects.get(customer_import=result).line == 3002
+
+
+def test_running_an_import_twice_does_the_work_once(incident: Incident) -> None:
+    created = customer_import_create(incident=incident, stream=io.BytesIO(b"email\na@example.com\n"), name="one.csv")
+    assert customer_import_run(customer_import_id=created.id) is not None
+    assert customer_import_run(customer_import_id=created.id) is None
+    assert Customer.objects.count() == 1
+
+
+def test_default_risk_tiers_and_segments(run_import: Importer, incident: Incident) -> None:
+    content = (
+        "email,country,locale,exposures\n"
+        "a@example.se,SE,,password\n"
+        "b@example.se,SE,,dob\n"
+        "c@example.se,SE,,email|name\n"
+        "d@example.se,SE,sv-FI,credit card\n"
+        "e@example.com,GB,,health\n"
+        "f@example.com,GB,,\n"
+    )
+    run_import(content)
+    tiers = dict(Customer.objects.values_list("email", "risk_tier"))
+    assert tiers == {
+        "a@example.se": "high",
+        "b@example.se": "medium",
+        "c@example.se": "low",
+        "d@example.se": "high",
+        "e@example.com": "high",
+        "f@example.com": "low",
+    }
+    assert Customer.objects.get(email="b@example.se").risk_basis == ["date_of_birth"]
+    segments = {(s.country, s.language, s.risk_tier): s.customers for s in segment_list(incident=incident)}
+    assert segments == {
+        ("SE", "sv", "high"): 2,
+        ("SE", "sv", "medium"): 1,
+        ("SE", "sv", "low"): 1,
+        ("GB", "en", "high"): 1,
+        ("GB", "en", "low"): 1,
+    }
+    assert segment_list(incident=incident)[0].risk_tier == "high"
+
+
+def test_changing_risk_rules_re_tiers_every_customer(run_import: Importer, incident: Incident) -> None:
+    run_import("email,exposures\na@example.com,dob\nb@example.com,password\n")
+    changed = incident_risk_rules_update(incident=incident, rules={"high": ["date_of_birth"], "medium": []})
+    assert changed == 2
+    tiers = dict(Customer.objects.values_list("email", "risk_tier"))
+    assert tiers == {"a@example.com": "high", "b@example.com": "low"}
+    assert Customer.objects.get(email="a@example.com").risk_basis == ["date_of_birth"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ({"high": ["aura"]}, "unknown category 'aura'"),
+        ({"high": ["password"], "medium": ["password"]}, "in both"),
+        ({"critical": ["password"]}, "unknown tier"),
+    ],
+)
+def test_invalid_risk_rules_are_refused(incident: Incident, rules: dict[str, list[str]], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        incident_risk_rules_update(incident=incident, rules=rules)
