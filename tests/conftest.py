@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 
 from breachcomms.core import roles
 from breachcomms.incidents.models import Incident
@@ -35,6 +36,9 @@ def make_user(db: Any) -> Callable[..., User]:
     def make(username: str, role: str | None = None, password: str = "pw-for-tests-only") -> User:
         user = User.objects.create_user(username=username, password=password, is_staff=True)
         if role:
+            if not Group.objects.filter(name=role).exists():
+                # A transactional test's flush empties the tables the roles migration filled.
+                roles.sync_role_groups(Group, Permission, ContentType)
             user.groups.add(Group.objects.get(name=role))
         return user
 

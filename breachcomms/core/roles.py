@@ -6,7 +6,7 @@ Support staff only ever get ``view_*`` permissions: they read, they never change
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 INCIDENT_COMMANDER: Final = "Incident commander"
 NOTICE_AUTHOR: Final = "Notice author"
@@ -34,3 +34,22 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "recipients.view_customer",
     ),
 }
+
+
+def sync_role_groups(group_model: Any, permission_model: Any, content_type_model: Any) -> None:
+    """Create the role groups and give each exactly its permissions (creating missing ones).
+
+    Takes the models as arguments so a migration can pass its historical models.
+    """
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            action, _sep, model = codename.partition("_")
+            content_type, _ = content_type_model.objects.get_or_create(app_label=app_label, model=model)
+            permission, _ = permission_model.objects.get_or_create(
+                content_type=content_type, codename=codename, defaults={"name": f"Can {action} {model}"}
+            )
+            wanted.append(permission)
+        group.permissions.set(wanted)

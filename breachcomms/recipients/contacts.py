@@ -17,6 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.languages import get_official_languages
 from email_validator import EmailNotValidError, validate_email
+from phonenumbers import PhoneMetadata
 from phonenumbers import timezone as phone_timezone
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
@@ -85,16 +86,19 @@ class Phone:
 
     @property
     def time_zone(self) -> str | None:
-        """The phone's time zone when its number pins down exactly one (a US area code does)."""
-        if phonenumbers.is_number_type_geographical(self.number_type, self.number.country_code or 0):
-            digits = self.e164[1:]
-            for size in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
-                zones = TIMEZONE_DATA.get(digits[:size])
-                if zones is not None:
-                    return zones[0] if len(zones) == 1 else None
-            return None
-        zones = phone_timezone.time_zones_for_number(self.number)
-        return zones[0] if len(zones) == 1 and zones[0] != phone_timezone.UNKNOWN_TIMEZONE else None
+        """The phone's time zone when its number pins down exactly one (a US area code does).
+
+        The same answer as phonenumbers.timezone.time_zones_for_number, without computing the
+        number type a second time: geographical numbers are looked up by their longest known
+        prefix, the others (mobiles in most countries) by their country calling code.
+        """
+        geographical = phonenumbers.is_number_type_geographical(self.number_type, self.number.country_code or 0)
+        digits = self.e164[1:] if geographical else str(self.number.country_code)
+        for size in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
+            zones = TIMEZONE_DATA.get(digits[:size])
+            if zones is not None:
+                return zones[0] if len(zones) == 1 and zones[0] != phone_timezone.UNKNOWN_TIMEZONE else None
+        return None
 
 
 def normalize_phone(raw: str, region: str | None) -> Phone:
@@ -119,7 +123,8 @@ def _from_e164_digits(compact: str) -> phonenumbers.PhoneNumber | None:
     """Build the number for ``+<country code><national number>`` without the general parser.
 
     Returns None (use the parser) where the parser does more than split digits: national numbers
-    with a leading zero (Italian style) and unknown country codes.
+    with a leading zero (Italian style), numbers that may start with the country's national prefix
+    (the parser strips it: ``+1 1 201…``) and unknown country codes.
     """
     digits = compact[1:]
     for size in (1, 2, 3):
@@ -128,8 +133,19 @@ def _from_e164_digits(compact: str) -> phonenumbers.PhoneNumber | None:
             national = digits[size:]
             if not national or national[0] == "0":
                 return None
+            prefix = _national_prefix_for_parsing(code)
+            if prefix is not None and prefix.match(national):
+                return None
             return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
     return None
+
+
+@lru_cache(maxsize=512)
+def _national_prefix_for_parsing(country_code: int) -> re.Pattern[str] | None:
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    pattern = metadata.national_prefix_for_parsing if metadata is not None else None
+    return re.compile(pattern) if pattern else None
 
 
 # --- country, locale, time zone ------------------------------------------------------------------

@@ -14,13 +14,16 @@ The SQL runs on PostgreSQL and on SQLite (≥ 3.33, for UPDATE … FROM).
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
+from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.risk import RiskRules
 from breachcomms.recipients.models import Customer, CustomerKey, StagedRow
 
@@ -28,12 +31,14 @@ STAGED = StagedRow._meta.db_table
 CUSTOMER = Customer._meta.db_table
 KEY = CustomerKey._meta.db_table
 BATCH = 2000
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class MergeResult:
     customers_created: int
     customers_linked: int  # existing customers merged together because the file linked them
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _execute(sql: str, params: list[Any]) -> int:
@@ -115,37 +120,33 @@ def merge_existing_customers(customer_ids: list[int], rules: RiskRules) -> int:
     return len(others)
 
 
-def assign_new_customer_ids(import_id: int) -> None:
-    """Give each cluster without a customer a fresh customer id (on its first row, then all)."""
-    if connection.vendor == "postgresql":
-        _execute(
-            f"""UPDATE {STAGED} SET customer_id = nextval(pg_get_serial_sequence('{CUSTOMER}', 'id')),
-                   new_customer = TRUE
-            WHERE customer_import_id = %s AND customer_id IS NULL AND line = cluster""",  # noqa: S608
-            [import_id],
-        )
-    else:
-        _execute(
-            f"""UPDATE {STAGED} SET customer_id = (SELECT COALESCE(MAX(id), 0) FROM {CUSTOMER}) + r.rn,
-                   new_customer = 1
-            FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY line) AS rn FROM {STAGED}
-                  WHERE customer_import_id = %s AND customer_id IS NULL AND line = cluster) AS r
-            WHERE {STAGED}.id = r.id""",  # noqa: S608
-            [import_id],
-        )
-    _execute(
-        f"""UPDATE {STAGED} SET customer_id = r.customer_id, new_customer = r.new_customer
-        FROM {STAGED} AS r
-        WHERE {STAGED}.customer_import_id = %s AND {STAGED}.customer_id IS NULL
-          AND r.customer_import_id = %s AND r.line = {STAGED}.cluster""",  # noqa: S608
-        [import_id, import_id],
-    )
-    _execute(
-        f"""UPDATE {STAGED} SET in_group = %s
-        WHERE customer_import_id = %s AND cluster IN (
-            SELECT cluster FROM {STAGED} WHERE customer_import_id = %s GROUP BY cluster HAVING COUNT(*) > 1)""",  # noqa: S608
-        [True, import_id, import_id],
-    )
+def reserve_customer_ids(import_id: int) -> int:
+    """Reserve a block of customer ids and return its base: a new cluster's id is base + cluster.
+
+    Clusters are line numbers, so no row needs an UPDATE to learn its customer's id. Unused ids
+    (rejected or merged lines) leave gaps, which cost nothing.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(line), 0) FROM {STAGED} WHERE customer_import_id = %s", [import_id])  # noqa: S608
+        (max_line,) = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            # The lock keeps other merges from taking ids between nextval and setval.
+            cursor.execute(f"LOCK TABLE {CUSTOMER} IN SHARE ROW EXCLUSIVE MODE")
+            cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{CUSTOMER}', 'id'))")
+            (base,) = cursor.fetchone()
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{CUSTOMER}', 'id'), %s)", [base + max_line])
+        else:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CUSTOMER}")  # noqa: S608
+            (base,) = cursor.fetchone()
+    return int(base)
+
+
+def _customer_id_sql(base: int) -> str:
+    return f"COALESCE(s.customer_id, {int(base)} + s.cluster)"
+
+
+_SINGLE = f"""NOT EXISTS (SELECT 1 FROM {STAGED} t
+    WHERE t.customer_import_id = s.customer_import_id AND t.cluster = s.cluster AND t.line <> s.line)"""  # noqa: S608
 
 
 def tier_sql(rules: RiskRules) -> tuple[str, str, list[int]]:
@@ -160,7 +161,7 @@ def tier_sql(rules: RiskRules) -> tuple[str, str, list[int]]:
     return tier, basis, [rules.high, rules.medium, rules.high, rules.high, rules.medium, rules.medium]
 
 
-def insert_single_row_customers(import_id: int, incident_id: int, rules: RiskRules) -> int:
+def insert_single_row_customers(import_id: int, incident_id: int, rules: RiskRules, base: int) -> int:
     """Create the customers of single-row new clusters with one INSERT … SELECT."""
     tier, basis, params = tier_sql(rules)
     now = timezone.now()
@@ -168,9 +169,9 @@ def insert_single_row_customers(import_id: int, incident_id: int, rules: RiskRul
     return _execute(
         f"""INSERT INTO {CUSTOMER} (id, incident_id, {columns}, exposure_flags, risk_tier, risk_basis_flags,
                 attributes, created_at, updated_at)
-        SELECT customer_id, %s, {columns}, exposure_flags, {tier}, {basis}, attributes, %s, %s
-        FROM {STAGED} WHERE customer_import_id = %s AND new_customer = %s AND in_group = %s""",  # noqa: S608
-        [incident_id, *params, now, now, import_id, True, False],
+        SELECT {int(base)} + s.cluster, %s, {columns}, exposure_flags, {tier}, {basis}, attributes, %s, %s
+        FROM {STAGED} s WHERE s.customer_import_id = %s AND s.customer_id IS NULL AND {_SINGLE}""",  # noqa: S608
+        [incident_id, *params, now, now, import_id],
     )
 
 
@@ -198,24 +199,35 @@ def _fold(customer: Customer, row: dict[str, Any]) -> None:
 _MERGE_FIELDS = [*_FIRST_WINS, "external_refs", "accounts", "exposure_flags", "attributes"]
 
 
-def _grouped_rows(import_id: int) -> Iterator[list[dict[str, Any]]]:
-    rows = (
-        StagedRow.objects.filter(customer_import_id=import_id)
-        .exclude(new_customer=True, in_group=False)
-        .order_by("customer_id", "line")
-        .values("customer_id", "new_customer", *_MERGE_FIELDS)
-    )
+def _decoded(value: Any) -> Any:
+    # PostgreSQL returns JSON columns decoded, SQLite as text.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _grouped_rows(import_id: int, base: int) -> Iterator[list[dict[str, Any]]]:
+    """Rows of multi-row or existing clusters, grouped by customer, streamed."""
+    fields = ", ".join(f"s.{name}" for name in _MERGE_FIELDS)
+    sql = f"""SELECT {_customer_id_sql(base)}, s.customer_id IS NULL, {fields} FROM {STAGED} s
+        WHERE s.customer_import_id = %s AND (s.customer_id IS NOT NULL OR NOT {_SINGLE})
+        ORDER BY 1, s.line"""  # noqa: S608
     group: list[dict[str, Any]] = []
-    for row in rows.iterator(chunk_size=BATCH):
-        if group and group[0]["customer_id"] != row["customer_id"]:
-            yield group
-            group = []
-        group.append(row)
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [import_id])
+        while batch := cursor.fetchmany(BATCH):
+            for customer_id, new, *values in batch:
+                row = dict(zip(_MERGE_FIELDS, values, strict=True))
+                for name in ("external_refs", "accounts", "attributes"):
+                    row[name] = _decoded(row[name])
+                row["customer_id"], row["new_customer"] = customer_id, bool(new)
+                if group and group[0]["customer_id"] != customer_id:
+                    yield group
+                    group = []
+                group.append(row)
     if group:
         yield group
 
 
-def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules) -> int:
+def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules, base: int) -> int:
     """Create or update the customers of multi-row and existing clusters; returns how many new."""
     created = 0
     new: list[Customer] = []
@@ -247,7 +259,7 @@ def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules) -> in
         Customer.objects.bulk_update(changed, [*_MERGE_FIELDS, "risk_tier", "risk_basis_flags", "updated_at"])
         existing_groups.clear()
 
-    for group in _grouped_rows(import_id):
+    for group in _grouped_rows(import_id, base):
         if group[0]["new_customer"]:
             customer = Customer(
                 id=group[0]["customer_id"], incident_id=incident_id, external_refs=[], accounts=[], attributes={}
@@ -270,13 +282,14 @@ def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules) -> in
     return created
 
 
-def record_keys(import_id: int, incident_id: int) -> None:
+def record_keys(import_id: int, incident_id: int, base: int) -> None:
     """Record each row's email, phone and references as keys of its customer (once each)."""
+    customer_id = _customer_id_sql(base)
     for kind, column in (("email", "email_key"), ("phone", "phone")):
         _execute(
             f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
-            SELECT DISTINCT %s, customer_id, %s, {column} FROM {STAGED}
-            WHERE customer_import_id = %s AND {column} <> ''
+            SELECT DISTINCT %s, {customer_id}, %s, s.{column} FROM {STAGED} s
+            WHERE s.customer_import_id = %s AND s.{column} <> ''
             ON CONFLICT DO NOTHING""",  # noqa: S608
             [incident_id, kind, import_id],
         )
@@ -284,7 +297,7 @@ def record_keys(import_id: int, incident_id: int) -> None:
         unnest = "jsonb_array_elements_text(s.external_refs) AS r(value)"
     else:
         unnest = "json_each(s.external_refs) AS r"
-    refs = f"SELECT DISTINCT %s, s.customer_id, 'ref', r.value FROM {STAGED} s, {unnest}"  # noqa: S608
+    refs = f"SELECT DISTINCT %s, {customer_id}, 'ref', r.value FROM {STAGED} s, {unnest}"  # noqa: S608
     _execute(
         f"INSERT INTO {KEY} (incident_id, customer_id, kind, value) {refs} "  # noqa: S608
         "WHERE s.customer_import_id = %s ON CONFLICT DO NOTHING",
@@ -294,10 +307,18 @@ def record_keys(import_id: int, incident_id: int) -> None:
 
 def merge_staged(import_id: int, incident_id: int, rules: RiskRules) -> MergeResult:
     """Run the whole merge for one import (call inside a transaction)."""
-    cluster_rows(import_id)
-    linked = resolve_existing(import_id, incident_id, rules)
-    assign_new_customer_ids(import_id)
-    created = insert_single_row_customers(import_id, incident_id, rules)
-    created += merge_grouped_rows(import_id, incident_id, rules)
-    record_keys(import_id, incident_id)
-    return MergeResult(customers_created=created, customers_linked=linked)
+    timer = PhaseTimer()
+    with timer("cluster"):
+        cluster_rows(import_id)
+    with timer("resolve existing"):
+        linked = resolve_existing(import_id, incident_id, rules)
+    with timer("reserve ids"):
+        base = reserve_customer_ids(import_id)
+    with timer("insert single-row customers"):
+        created = insert_single_row_customers(import_id, incident_id, rules, base)
+    with timer("merge groups"):
+        created += merge_grouped_rows(import_id, incident_id, rules, base)
+    with timer("record keys"):
+        record_keys(import_id, incident_id, base)
+    logger.info("import %s merged: %s", import_id, timer)
+    return MergeResult(customers_created=created, customers_linked=linked, timings=timer.seconds)

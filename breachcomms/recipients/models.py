@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from breachcomms.incidents.categories import codes_in
@@ -31,8 +32,8 @@ class Customer(models.Model):
         _("risk basis"), default=0, help_text=_("The exposed categories that decided the tier.")
     )
     attributes = models.JSONField(_("other attributes"), default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("customer")
@@ -62,7 +63,9 @@ class CustomerKey(models.Model):
         PHONE = "phone", _("Phone")
         REFERENCE = "ref", _("Customer reference")
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    # No database constraint on incident: the customer's own foreign key already implies it, and a
+    # million-key import should not pay for a second check per row.
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="keys")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     value = models.CharField(max_length=254)
@@ -75,9 +78,16 @@ class CustomerKey(models.Model):
                 condition=models.Q(kind__in=["email", "phone"]),
                 name="customer_contact_key_unique",
             ),
-            models.UniqueConstraint(fields=["customer", "kind", "value"], name="customer_key_once"),
+            models.UniqueConstraint(
+                fields=["customer", "kind", "value"], condition=models.Q(kind="ref"), name="customer_reference_once"
+            ),
         ]
-        indexes = [models.Index(fields=["incident", "kind", "value"], name="customer_key_lookup_idx")]
+        # Emails and phones are found through the unique index above; references through this one.
+        indexes = [
+            models.Index(
+                fields=["incident", "kind", "value"], condition=models.Q(kind="ref"), name="customer_reference_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
@@ -103,8 +113,8 @@ class CustomerImport(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     phase = models.CharField(_("phase"), max_length=64, blank=True)
     size_bytes = models.BigIntegerField(_("size"), default=0)
-    bytes_read = models.BigIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    bytes_read = models.BigIntegerField(_("bytes read"), default=0)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     rows_read = models.IntegerField(_("rows"), default=0)
     customers_created = models.IntegerField(_("new customers"), default=0)
     rows_merged = models.IntegerField(_("merged rows"), default=0)
@@ -112,11 +122,16 @@ class CustomerImport(models.Model):
     warnings = models.IntegerField(_("warnings"), default=0)
     error = models.TextField(_("error"), blank=True)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("uploaded by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -129,10 +144,16 @@ class CustomerImport(models.Model):
     @property
     def summary(self) -> str:
         """The one-line result the command prints and the admin shows."""
-        return (
-            f"imported {self.customers_created} customers from {self.rows_read} rows: "
-            f"{self.rows_merged} merged, {self.rows_rejected} rejected, {self.warnings} warnings"
-        )
+        return gettext(
+            "imported %(created)s customers from %(rows)s rows: "
+            "%(merged)s merged, %(rejected)s rejected, %(warnings)s warnings"
+        ) % {
+            "created": self.customers_created,
+            "rows": self.rows_read,
+            "merged": self.rows_merged,
+            "rejected": self.rows_rejected,
+            "warnings": self.warnings,
+        }
 
     @property
     def percent_done(self) -> int:
@@ -169,7 +190,7 @@ class StagedRow(models.Model):
     """A validated row waiting to be merged into customers; deleted when its import finishes.
 
     ``cluster`` is the smallest line number of the rows it shares an email or phone with
-    (transitively); ``customer_id`` is the customer that cluster resolves to.
+    (transitively); ``customer_id`` is the existing customer that cluster matched, if any.
     """
 
     customer_import = models.ForeignKey(CustomerImport, on_delete=models.CASCADE, related_name="+")
@@ -189,8 +210,6 @@ class StagedRow(models.Model):
     accounts = models.JSONField(default=list)
     exposure_flags = models.BigIntegerField()
     attributes = models.JSONField(default=dict)
-    new_customer = models.BooleanField(default=False)
-    in_group = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -129,6 +129,18 @@ def _text(value: Any) -> str:
     return _SPACES.sub(" ", str(value)).strip()
 
 
+def _is_clean_text(row: dict[str, Any]) -> bool:
+    """False when a value holds bytes that were not UTF-8 (kept as surrogates by the reader)."""
+    values = [*row.values(), *row.get("attributes", {}).values()]
+    for value in values:
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
 def _excerpt(value: str) -> str:
     return value if len(value) <= 120 else value[:117] + "..."
 
@@ -145,7 +157,7 @@ class RowNormalizer:
         def warn(field_name: str, message: str, value: str = "") -> None:
             issues.append(Issue(line, "warning", field_name, message, _excerpt(value)))
 
-        if any("\udc80" <= ch <= "\udcff" for v in row.values() if isinstance(v, str) for ch in v):
+        if not _is_clean_text(row):
             return RowResult(
                 None,
                 [

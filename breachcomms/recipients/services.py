@@ -76,6 +76,10 @@ def customer_import_run(
         counts = _stage(customer_import, incident, progress, processes)
         progress(customer_import.size_bytes, customer_import.size_bytes, f"{counts.rows:,} rows, merging")
         _set_phase(customer_import, "merging")
+        if connection.vendor == "postgresql":
+            # The planner must know the staging table now holds the file, or it picks nested loops.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {StagedRow._meta.db_table}")
         with transaction.atomic():
             result = merge_staged(customer_import.id, incident.id, rules)
             StagedRow.objects.filter(customer_import=customer_import).delete()

@@ -22,6 +22,7 @@ from breachcomms.recipients.rows import Issue, RowNormalizer, RowResult, StagedV
 CHUNK_ROWS = 2000
 STAGED_COLUMNS = tuple(f for f in StagedValues.__dataclass_fields__)
 _JSON_COLUMNS = {"external_refs", "accounts", "attributes"}
+_JSON_POSITIONS = [i for i, name in enumerate(STAGED_COLUMNS) if name in _JSON_COLUMNS]
 
 _worker_normalizer: RowNormalizer | None = None
 
@@ -31,19 +32,43 @@ def _init_worker(normalizer: RowNormalizer) -> None:
     _worker_normalizer = normalizer
 
 
-def _normalize_chunk(chunk: list[RawRow]) -> list[RowResult]:
+def _normalize_chunk(chunk: list[RawRow]) -> ChunkResult:
     assert _worker_normalizer is not None
-    return normalize_rows(_worker_normalizer, chunk)
+    return normalize_chunk(_worker_normalizer, chunk)
 
 
-def normalize_rows(normalizer: RowNormalizer, chunk: Iterable[RawRow]) -> list[RowResult]:
-    results = []
+@dataclass
+class ChunkResult:
+    """A chunk's outcome in plain tuples: cheap to send back from a worker process."""
+
+    rows: list[tuple[Any, ...]]  # STAGED_COLUMNS order, JSON columns already encoded
+    issues: list[tuple[int, str, str, str, str]]
+    read: int
+    rejected: int
+    warnings: int
+
+
+def normalize_chunk(normalizer: RowNormalizer, chunk: Iterable[RawRow]) -> ChunkResult:
+    """Normalize raw rows into staging tuples and issue tuples."""
+    result = ChunkResult([], [], 0, 0, 0)
     for raw in chunk:
+        result.read += 1
         if raw.values is None:
-            results.append(RowResult(None, [Issue(raw.line, "error", "", raw.error)]))
+            outcome = RowResult(None, [Issue(raw.line, "error", "", raw.error)])
         else:
-            results.append(normalizer(raw.line, raw.values))
-    return results
+            outcome = normalizer(raw.line, raw.values)
+        if outcome.staged is None:
+            result.rejected += 1
+        else:
+            values = list(astuple(outcome.staged))
+            for position in _JSON_POSITIONS:
+                values[position] = json.dumps(values[position], ensure_ascii=False)
+            result.rows.append(tuple(values))
+        for issue in outcome.issues:
+            if issue.severity == "warning":
+                result.warnings += 1
+            result.issues.append((issue.line, issue.severity, issue.field, issue.message, issue.value))
+    return result
 
 
 def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
@@ -63,13 +88,12 @@ class _StagingWriter:
 
     def __init__(self, customer_import_id: int) -> None:
         self.import_id = customer_import_id
-        self.rows: list[StagedValues] = []
-        self.issues: list[Issue] = []
+        self.rows: list[tuple[Any, ...]] = []
+        self.issues: list[tuple[int, str, str, str, str]] = []
 
-    def add(self, result: RowResult) -> None:
-        if result.staged is not None:
-            self.rows.append(result.staged)
-        self.issues.extend(result.issues)
+    def add(self, chunk: ChunkResult) -> None:
+        self.rows.extend(chunk.rows)
+        self.issues.extend(chunk.issues)
         if len(self.rows) >= 20_000 or len(self.issues) >= 5_000:
             self.flush()
 
@@ -84,33 +108,33 @@ class _StagingWriter:
                 ImportIssue.objects.bulk_create(
                     ImportIssue(
                         customer_import_id=self.import_id,
-                        line=i.line,
-                        severity=i.severity,
-                        field=i.field,
-                        message=i.message,
-                        value=i.value,
+                        line=line,
+                        severity=severity,
+                        field=field,
+                        message=message,
+                        value=value,
                     )
-                    for i in self.issues
+                    for line, severity, field, message, value in self.issues
                 )
         self.rows.clear()
         self.issues.clear()
 
     def _copy_rows(self) -> None:
-        columns = ("customer_import_id", "cluster", "new_customer", "in_group", *STAGED_COLUMNS)
-        json_positions = [i for i, name in enumerate(STAGED_COLUMNS) if name in _JSON_COLUMNS]
+        columns = ("customer_import_id", "cluster", *STAGED_COLUMNS)
         sql = f"COPY {StagedRow._meta.db_table} ({', '.join(columns)}) FROM STDIN"  # noqa: S608 - fixed names
+        prefix = (self.import_id,)
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in self.rows:
-                values: list[Any] = list(astuple(row))
-                for position in json_positions:
-                    values[position] = json.dumps(values[position], ensure_ascii=False)
-                copy.write_row((self.import_id, row.line, False, False, *values))
+                copy.write_row((*prefix, row[0], *row))
 
     def _insert_rows(self) -> None:
-        StagedRow.objects.bulk_create(
-            (StagedRow(customer_import_id=self.import_id, cluster=row.line, **row.__dict__) for row in self.rows),
-            batch_size=500,
-        )
+        objects = []
+        for row in self.rows:
+            values = dict(zip(STAGED_COLUMNS, row, strict=True))
+            for name in _JSON_COLUMNS:
+                values[name] = json.loads(values[name])
+            objects.append(StagedRow(customer_import_id=self.import_id, cluster=values["line"], **values))
+        StagedRow.objects.bulk_create(objects, batch_size=500)
 
 
 def stage_rows(
@@ -129,21 +153,19 @@ def stage_rows(
     if processes > 1:
         context = multiprocessing.get_context("fork")
         with context.Pool(processes, initializer=_init_worker, initargs=(normalizer,)) as pool:
-            for results in pool.imap(_normalize_chunk, chunks, chunksize=1):
-                _collect(results, counts, writer, on_chunk)
+            for result in pool.imap(_normalize_chunk, chunks, chunksize=1):
+                _collect(result, counts, writer, on_chunk)
     else:
         for chunk in chunks:
-            _collect(normalize_rows(normalizer, chunk), counts, writer, on_chunk)
+            _collect(normalize_chunk(normalizer, chunk), counts, writer, on_chunk)
     writer.flush()
     return counts
 
 
-def _collect(results: list[RowResult], counts: StagingCounts, writer: _StagingWriter, on_chunk: Any) -> None:
-    for result in results:
-        counts.rows += 1
-        if result.staged is None:
-            counts.rejected += 1
-        counts.warnings += sum(1 for issue in result.issues if issue.severity == "warning")
-        writer.add(result)
+def _collect(result: ChunkResult, counts: StagingCounts, writer: _StagingWriter, on_chunk: Any) -> None:
+    counts.rows += result.read
+    counts.rejected += result.rejected
+    counts.warnings += result.warnings
+    writer.add(result)
     if on_chunk is not None:
         on_chunk(counts)

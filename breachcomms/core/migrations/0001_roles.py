@@ -13,25 +13,11 @@ from django.db import migrations
 
 
 def sync_roles(apps: Apps, schema_editor: Any) -> None:
-    from breachcomms.core.roles import ROLE_PERMISSIONS
+    from breachcomms.core.roles import sync_role_groups
 
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
-    content_type_model = apps.get_model("contenttypes", "ContentType")
-    for role, codes in ROLE_PERMISSIONS.items():
-        group, _ = group_model.objects.get_or_create(name=role)
-        wanted = []
-        for code in codes:
-            app_label, codename = code.split(".")
-            action, _sep, model = codename.partition("_")
-            content_type, _ = content_type_model.objects.get_or_create(app_label=app_label, model=model)
-            perm, _ = permission_model.objects.get_or_create(
-                content_type=content_type,
-                codename=codename,
-                defaults={"name": f"Can {action} {model}"},
-            )
-            wanted.append(perm)
-        group.permissions.set(wanted)
+    sync_role_groups(
+        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), apps.get_model("contenttypes", "ContentType")
+    )
 
 
 class Migration(migrations.Migration):

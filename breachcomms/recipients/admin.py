@@ -1,0 +1,182 @@
+"""Read-only admin for customers and customer imports; uploads go through a custom admin view."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth import get_permission_codename
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.template.defaultfilters import filesizeformat
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from breachcomms.incidents.categories import BY_CODE
+from breachcomms.incidents.risk import RiskTier
+from breachcomms.recipients import views
+from breachcomms.recipients.contacts import InvalidValue, email_key, normalize_email, normalize_phone
+from breachcomms.recipients.models import Customer, CustomerImport, CustomerKey, ImportIssue
+
+ISSUES_SHOWN = 100
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown to those with the view permission; nobody adds, changes or deletes here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CustomerImport)
+class CustomerImportAdmin(ReadOnlyAdmin):
+    list_display = ["original_name", "incident", "status", "progress", "summary", "created_at"]
+    list_filter = ["status", "incident"]
+    list_select_related = ["incident"]
+    fieldsets = [
+        (None, {"fields": ["incident", "original_name", "format", "size", "uploaded_by"]}),
+        (_("Timeline"), {"fields": ["created_at", "started_at", "finished_at", "error"]}),
+    ]
+    readonly_fields = ["size", "progress", "summary"]
+
+    def has_upload_permission(self, request: HttpRequest) -> bool:
+        """Uploading a file is adding an import, through the upload view instead of the add form."""
+        codename = get_permission_codename("add", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def has_issue_view_permission(self, request: HttpRequest) -> bool:
+        opts = ImportIssue._meta
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('view', opts)}")
+
+    @admin.display(description=_("size"))
+    def size(self, obj: CustomerImport) -> str:
+        return filesizeformat(obj.size_bytes)
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj: CustomerImport) -> str:
+        return format_html(
+            '<progress max="100" value="{}">{}%</progress> {}%', obj.percent_done, obj.percent_done, obj.percent_done
+        )
+
+    @admin.display(description=_("summary"))
+    def summary(self, obj: CustomerImport) -> str:
+        return obj.summary
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        info = (self.opts.app_label, self.opts.model_name)
+        own: list[URLPattern] = [
+            path(
+                "upload/<int:incident_id>/",
+                wrap(self.upload_view),
+                name="{}_{}_upload".format(*info),
+            ),
+            path("<int:object_id>/progress/", wrap(self.progress_view), name="{}_{}_progress".format(*info)),
+            path("<int:object_id>/issues.csv", wrap(self.issues_view), name="{}_{}_issues".format(*info)),
+        ]
+        return own + super().get_urls()
+
+    def upload_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
+        return views.customer_import_upload(request, model_admin=self, incident_id=incident_id)
+
+    def progress_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return views.customer_import_progress(request, model_admin=self, object_id=object_id)
+
+    def issues_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
+        return views.customer_import_issues(request, model_admin=self, object_id=object_id)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = dict(extra_context or {})
+        customer_import = self.get_object(request, object_id)
+        if customer_import is not None:
+            context.update(self._import_context(request, customer_import))
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _import_context(self, request: HttpRequest, customer_import: CustomerImport) -> dict[str, Any]:
+        pk = customer_import.pk
+        context: dict[str, Any] = {
+            "progress_url": reverse("admin:recipients_customerimport_progress", args=[pk]),
+            "polling": customer_import.status in views.UNFINISHED,
+            "can_view_issues": self.has_issue_view_permission(request),
+        }
+        if context["can_view_issues"]:
+            issues = ImportIssue.objects.filter(customer_import=customer_import)
+            context["issues"] = issues.order_by("line", "id")[:ISSUES_SHOWN]
+            context["issues_total"] = issues.count()
+            context["issues_shown"] = ISSUES_SHOWN
+            context["issues_csv_url"] = reverse("admin:recipients_customerimport_issues", args=[pk])
+        return context
+
+
+def contact_keys(term: str) -> list[str]:
+    """The normalized email and phone a search term may be, as stored in customer keys."""
+    keys: list[str] = []
+    if "@" in term:
+        with contextlib.suppress(InvalidValue):
+            keys.append(email_key(normalize_email(term)))
+    with contextlib.suppress(InvalidValue):
+        keys.append(normalize_phone(term, None).e164)
+    return keys
+
+
+def category_labels(codes: list[str]) -> str:
+    return ", ".join(str(BY_CODE[code].label) for code in codes)
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "email", "phone", "country", "language", "risk_tier", "incident"]
+    list_filter = ["incident", "risk_tier", "country", "language"]
+    list_select_related = ["incident"]
+    search_fields = ["name", "email", "phone"]
+    search_help_text = _("Email, phone (any format), customer reference or part of the name.")
+    show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["incident", "name", "email", "phone", "known_keys", "external_refs", "accounts"]}),
+        (_("Locale"), {"fields": ["country", "subdivision", "locale", "language", "time_zone"]}),
+        (_("Exposure and risk"), {"fields": ["exposure_list", "risk_tier", "risk_reason"]}),
+        (_("Other"), {"fields": ["attributes", "created_at", "updated_at"]}),
+    ]
+    readonly_fields = ["known_keys", "exposure_list", "risk_reason"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
+    ) -> tuple[QuerySet[Customer], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        keys = CustomerKey.objects.filter(customer=OuterRef("pk"))
+        match = Q(name__icontains=term) | Q(email__iexact=term) | Q(phone=term)
+        match |= Q(
+            Exists(keys.filter(Q(kind=CustomerKey.Kind.REFERENCE, value=term) | Q(value__in=contact_keys(term))))
+        )
+        return queryset.filter(match), False
+
+    @admin.display(description=_("exposed data"))
+    def exposure_list(self, obj: Customer) -> str:
+        return category_labels(obj.exposures) or gettext("none recorded")
+
+    @admin.display(description=_("why this risk tier"))
+    def risk_reason(self, obj: Customer) -> str:
+        tier = RiskTier(obj.risk_tier).label
+        if obj.risk_tier == RiskTier.LOW:
+            return gettext("%(tier)s: no exposed category is in the high or medium rules") % {"tier": tier}
+        return gettext("%(tier)s, because of: %(categories)s") % {
+            "tier": tier,
+            "categories": category_labels(obj.risk_basis),
+        }
+
+    @admin.display(description=_("known as"))
+    def known_keys(self, obj: Customer) -> str:
+        return ", ".join(f"{key.get_kind_display()}: {key.value}" for key in obj.keys.order_by("kind", "value"))
