@@ -17,7 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from breachcomms.incidents.categories import BY_CODE
 from breachcomms.incidents.risk import RiskTier
-from breachcomms.recipients import views
+from breachcomms.recipients import (
+    incident_admin,  # noqa: F401 - registers the Incident admin
+    views,
+)
 from breachcomms.recipients.contacts import InvalidValue, email_key, normalize_email, normalize_phone
 from breachcomms.recipients.models import Customer, CustomerImport, CustomerKey, ImportIssue
 
