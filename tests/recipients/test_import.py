@@ -256,3 +256,22 @@ def test_changing_risk_rules_re_tiers_every_customer(run_import: Importer, incid
 def test_invalid_risk_rules_are_refused(incident: Incident, rules: dict[str, list[str]], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         incident_risk_rules_update(incident=incident, rules=rules)
+
+
+def test_an_import_whose_worker_died_is_taken_over_after_the_lease(incident: Incident) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from breachcomms.recipients.services import IMPORT_LEASE
+
+    created = customer_import_create(incident=incident, stream=io.BytesIO(b"email\na@example.com\n"), name="a.csv")
+    # A worker claimed it, staged part of it, then died (kill -9): its heartbeat stops moving.
+    CustomerImport.objects.filter(id=created.id).update(
+        status=CustomerImport.Status.RUNNING, heartbeat_at=timezone.now()
+    )
+    assert customer_import_run(customer_import_id=created.id) is None  # still leased: left alone
+    CustomerImport.objects.filter(id=created.id).update(heartbeat_at=timezone.now() - IMPORT_LEASE - timedelta(1))
+    result = customer_import_run(customer_import_id=created.id)
+    assert result is not None
+    assert result.summary == "imported 1 customers from 1 rows: 0 merged, 0 rejected, 0 warnings"
