@@ -283,26 +283,30 @@ def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules, base:
 
 
 def record_keys(import_id: int, incident_id: int, base: int) -> None:
-    """Record each row's email, phone and references as keys of its customer (once each)."""
+    """Record each row's email, phone and references as keys of its customer (once each).
+
+    Keys of new customers cannot exist yet (their cluster matched no key, and merges are serialized
+    by the lock taken in reserve_customer_ids), so they skip the cost of ON CONFLICT.
+    """
     customer_id = _customer_id_sql(base)
-    for kind, column in (("email", "email_key"), ("phone", "phone")):
-        _execute(
-            f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
-            SELECT DISTINCT %s, {customer_id}, %s, s.{column} FROM {STAGED} s
-            WHERE s.customer_import_id = %s AND s.{column} <> ''
-            ON CONFLICT DO NOTHING""",  # noqa: S608
-            [incident_id, kind, import_id],
-        )
-    if connection.vendor == "postgresql":
-        unnest = "jsonb_array_elements_text(s.external_refs) AS r(value)"
-    else:
-        unnest = "json_each(s.external_refs) AS r"
-    refs = f"SELECT DISTINCT %s, {customer_id}, 'ref', r.value FROM {STAGED} s, {unnest}"  # noqa: S608
-    _execute(
-        f"INSERT INTO {KEY} (incident_id, customer_id, kind, value) {refs} "  # noqa: S608
-        "WHERE s.customer_import_id = %s ON CONFLICT DO NOTHING",
-        [incident_id, import_id],
+    unnest = (
+        "jsonb_array_elements_text(s.external_refs) AS r(value)"
+        if connection.vendor == "postgresql"
+        else "json_each(s.external_refs) AS r"
     )
+    sources = [
+        ("'email'", "s.email_key", "", "s.email_key <> ''"),
+        ("'phone'", "s.phone", "", "s.phone <> ''"),
+        ("'ref'", "r.value", f", {unnest}", "TRUE"),
+    ]
+    for kind, value, join, condition in sources:
+        for existing, conflict in (("IS NULL", ""), ("IS NOT NULL", "ON CONFLICT DO NOTHING")):
+            _execute(
+                f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
+                SELECT DISTINCT %s, {customer_id}, {kind}, {value} FROM {STAGED} s{join}
+                WHERE s.customer_import_id = %s AND s.customer_id {existing} AND {condition} {conflict}""",  # noqa: S608
+                [incident_id, import_id],
+            )
 
 
 def merge_staged(import_id: int, incident_id: int, rules: RiskRules) -> MergeResult:
