@@ -30,7 +30,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "import.png"
+# Set BREACHCOMMS_SCREENSHOTS=docs/screenshots to refresh the README's picture; otherwise it goes to /tmp.
+SCREENSHOT = Path(os.environ.get("BREACHCOMMS_SCREENSHOTS", "/tmp/breachcomms-screenshots")) / "import.png"  # noqa: S108
 PASSWORD = "pw-for-tests-only"
 CUSTOMERS_CSV = (
     "name,email,phone,country,language,exposures\n"
