@@ -199,6 +199,11 @@ def _fold(customer: Customer, row: dict[str, Any]) -> None:
 _MERGE_FIELDS = [*_FIRST_WINS, "external_refs", "accounts", "exposure_flags", "attributes"]
 
 
+def _snapshot(customer: Customer) -> str:
+    """The merged fields' values, comparable before and after folding rows in."""
+    return repr([getattr(customer, name) for name in _MERGE_FIELDS])
+
+
 def _decoded(value: Any) -> Any:
     # PostgreSQL returns JSON columns decoded, SQLite as text.
     return json.loads(value) if isinstance(value, str) else value
@@ -238,21 +243,11 @@ def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules, base:
         changed = []
         for group in existing_groups:
             customer = by_id[group[0]["customer_id"]]
-            before = [
-                getattr(customer, f)
-                if not isinstance(getattr(customer, f), (list, dict))
-                else repr(getattr(customer, f))
-                for f in _MERGE_FIELDS
-            ]
+            before = _snapshot(customer)
             for row in group:
                 _fold(customer, row)
             customer.risk_tier, customer.risk_basis_flags = rules.classify(customer.exposure_flags)
-            after = [
-                getattr(customer, f)
-                if not isinstance(getattr(customer, f), (list, dict))
-                else repr(getattr(customer, f))
-                for f in _MERGE_FIELDS
-            ]
+            after = _snapshot(customer)
             if before != after:
                 customer.updated_at = timezone.now()
                 changed.append(customer)
