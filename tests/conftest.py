@@ -5,7 +5,6 @@ Under CI (``CI=true``) a missing PostgreSQL, Redis or Chromium is a failure, nev
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,8 +14,6 @@ from django.contrib.contenttypes.models import ContentType
 
 from breachcomms.core import roles
 from breachcomms.incidents.models import Incident
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture

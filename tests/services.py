@@ -18,15 +18,19 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def service_missing(message: str) -> None:
+    """A needed service (Redis, Chromium…) is missing: a failure under CI, a skip elsewhere."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_redis() -> str:
     """The test broker's URL; fails under CI (skips elsewhere) when Redis is down."""
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        message = f"Redis is needed at {REDIS_URL}: {exc}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        service_missing(f"Redis is needed at {REDIS_URL}: {exc}")
     redis.Redis.from_url(REDIS_URL).flushdb()
     return REDIS_URL
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients.services import customer_import_create, customer_import_run
+from tests.services import service_missing
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -45,10 +46,7 @@ CUSTOMERS_CSV = (
 @pytest.fixture
 def page(settings: Any) -> Iterator[Any]:
     if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        service_missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
     # The live server speaks plain HTTP.
