@@ -47,6 +47,10 @@ INSTALLED_APPS = [
     "breachcomms.core",
     "breachcomms.incidents",
     "breachcomms.recipients",
+    "breachcomms.jurisdictions",
+    "breachcomms.notices",
+    "breachcomms.channels",
+    "breachcomms.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +144,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 BREACHCOMMS_IMPORT_PROCESSES = env.int("BREACHCOMMS_IMPORT_PROCESSES", default=os.cpu_count() or 1)
 # Files larger than this are imported by a Celery task instead of inside the upload request.
 BREACHCOMMS_IMPORT_INLINE_MAX_BYTES = env.int("BREACHCOMMS_IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
+
+# Public address of this installation: verification links in notices point here.
+BREACHCOMMS_PUBLIC_BASE_URL = env.str("BREACHCOMMS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Notices (owned by breachcomms.notices) ---
+# --- end Notices ---
+
+# --- Providers and channels (owned by breachcomms.channels and breachcomms.sandbox) ---
+# --- end Providers ---
 
 LOGGING = {
     "version": 1,

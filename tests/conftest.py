@@ -20,6 +20,9 @@ from breachcomms.incidents.models import Incident
 def incident(db: Any) -> Incident:
     return Incident.objects.create(
         title="Customer database accessed",
+        organization="Example Shop",
+        sender_name="Example Shop Security",
+        sender_email="security@example.com",
         default_locale="en",
         support_phone="+46 8 123 456 00",
         support_email="help@example.com",

@@ -24,10 +24,14 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "recipients.add_customerimport",
         "recipients.view_customerimport",
         "recipients.view_importissue",
+        "jurisdictions.view_jurisdiction",
+        "jurisdictions.change_jurisdiction",
+        "jurisdictions.add_jurisdiction",
     ),
     NOTICE_AUTHOR: (
         "incidents.view_incident",
         "recipients.view_customer",
+        "jurisdictions.view_jurisdiction",
     ),
     SUPPORT_STAFF: (
         "incidents.view_incident",

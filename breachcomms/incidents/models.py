@@ -22,9 +22,13 @@ class Incident(models.Model):
         CLOSED = "closed", _("Closed")
 
     title = models.CharField(_("title"), max_length=200)
+    organization = models.CharField(
+        _("organization"), max_length=200, blank=True, help_text=_("The name customers know you by, used in notices.")
+    )
     description = models.TextField(_("description"), blank=True)
     severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices, default=Severity.HIGH)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    occurred_at = models.DateTimeField(_("breach occurred at"), null=True, blank=True)
     # The three clock-start words of breach laws: discovery, awareness, determination.
     discovered_at = models.DateTimeField(_("discovered at"), null=True, blank=True)
     aware_at = models.DateTimeField(_("aware at"), null=True, blank=True)
@@ -36,6 +40,8 @@ class Incident(models.Model):
     support_phone = models.CharField(_("support phone"), max_length=32, blank=True)
     support_email = models.EmailField(_("support email"), blank=True)
     support_website = models.URLField(_("support website"), blank=True)
+    sender_name = models.CharField(_("sender name"), max_length=100, blank=True)
+    sender_email = models.EmailField(_("sender email"), blank=True)
     allowed_link_domains = models.JSONField(
         _("allowed link domains"),
         default=list,

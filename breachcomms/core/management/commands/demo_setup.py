@@ -101,8 +101,10 @@ def _incident_create(commander: User) -> Incident:
     now = timezone.now().replace(second=0, microsecond=0)
     return Incident.objects.create(
         title=DEMO_TITLE,
+        organization="Northwind Outfitters",
         description=DEMO_DESCRIPTION,
         severity=Incident.Severity.HIGH,
+        occurred_at=now - timedelta(days=9, hours=2),
         discovered_at=now - timedelta(days=2, hours=7),
         aware_at=now - timedelta(days=2, hours=5),
         determined_at=now - timedelta(days=1, hours=3),
@@ -119,6 +121,8 @@ def _incident_create(commander: User) -> Incident:
         default_locale="en",
         support_phone="+44 20 7946 0000",
         support_email="security@example.com",
+        sender_name="Northwind Outfitters Security",
+        sender_email="security@example.com",
         support_website="https://www.example.com/security-incident",
         allowed_link_domains=["example.com", "example.net"],
         created_by=commander,

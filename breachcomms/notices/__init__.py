@@ -1,0 +1,1 @@
+"""Campaigns, notice templates per channel and locale, their versions, checks and four-eyes approval."""
