@@ -45,10 +45,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "breachcomms.core",
+    "breachcomms.audit",
     "breachcomms.incidents",
     "breachcomms.recipients",
     "breachcomms.jurisdictions",
     "breachcomms.notices",
+    "breachcomms.delivery",
     "breachcomms.channels",
     "breachcomms.sandbox",
 ]
@@ -151,7 +153,48 @@ BREACHCOMMS_PUBLIC_BASE_URL = env.str("BREACHCOMMS_PUBLIC_BASE_URL", default="ht
 # --- Notices (owned by breachcomms.notices) ---
 # --- end Notices ---
 
+# --- Delivery (owned by breachcomms.delivery) ---
+# --- end Delivery ---
+
 # --- Providers and channels (owned by breachcomms.channels and breachcomms.sandbox) ---
+# By default email goes through the SendGrid SDK and SMS through the Twilio SDK to the local provider
+# sandbox (`manage.py provider_sandbox`), with its clearly fake credentials. Production sets the real ones.
+BREACHCOMMS_SANDBOX_PORT = env.int("BREACHCOMMS_SANDBOX_PORT", default=8025)
+BREACHCOMMS_SANDBOX_DIR = Path(env.str("BREACHCOMMS_SANDBOX_DIR", default=str(VAR_DIR / "sandbox")))
+_SANDBOX_URL = f"http://127.0.0.1:{BREACHCOMMS_SANDBOX_PORT}"
+SANDBOX_SENDGRID_API_KEY = "SG.sandbox-only.not-a-real-sendgrid-key"  # noqa: S105 - accepted by the sandbox only
+SANDBOX_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
+SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-only-not-a-real-twilio-token"  # noqa: S105 - accepted by the sandbox only
+
+BREACHCOMMS_EMAIL_TRANSPORT = env.str(
+    "BREACHCOMMS_EMAIL_TRANSPORT", default="breachcomms.channels.sendgrid.SendGridTransport"
+)
+BREACHCOMMS_SMS_TRANSPORT = env.str("BREACHCOMMS_SMS_TRANSPORT", default="breachcomms.channels.twilio.TwilioTransport")
+BREACHCOMMS_HTTP_TIMEOUT = env.float("BREACHCOMMS_HTTP_TIMEOUT", default=30.0)
+
+SENDGRID_API_KEY = secret("SENDGRID_API_KEY", default=SANDBOX_SENDGRID_API_KEY) or ""
+SENDGRID_API_HOST = env.str("SENDGRID_API_HOST", default=_SANDBOX_URL).rstrip("/")
+# The Event Webhook's verification key (base64 DER); read from the _FILE when the value is empty. Not a
+# secret, and read when the first webhook arrives, so the sandbox may write the file after start-up.
+SENDGRID_WEBHOOK_PUBLIC_KEY = env.str("SENDGRID_WEBHOOK_PUBLIC_KEY", default="")
+SENDGRID_WEBHOOK_PUBLIC_KEY_FILE = env.str(
+    "SENDGRID_WEBHOOK_PUBLIC_KEY_FILE", default=str(BREACHCOMMS_SANDBOX_DIR / "sendgrid_webhook_public_key.txt")
+)
+# Signed event batches older (or further in the future) than this many seconds are refused; 0 = no check.
+SENDGRID_WEBHOOK_MAX_AGE = env.int("SENDGRID_WEBHOOK_MAX_AGE", default=600)
+
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default=SANDBOX_TWILIO_ACCOUNT_SID)
+TWILIO_AUTH_TOKEN = secret("TWILIO_AUTH_TOKEN", default=SANDBOX_TWILIO_AUTH_TOKEN) or ""
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default=_SANDBOX_URL).rstrip("/")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="+15005550006")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+
+for _name, _url, _fake in (
+    ("SENDGRID_API_KEY", SENDGRID_API_HOST, SENDGRID_API_KEY == SANDBOX_SENDGRID_API_KEY),
+    ("TWILIO_AUTH_TOKEN", TWILIO_API_BASE_URL, TWILIO_AUTH_TOKEN == SANDBOX_TWILIO_AUTH_TOKEN),
+):
+    if _fake and not _url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+        raise ImproperlyConfigured(f"Set {_name}: the sandbox's fake credential cannot be used with {_url}.")
 # --- end Providers ---
 
 LOGGING = {

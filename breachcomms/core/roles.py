@@ -27,6 +27,7 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "jurisdictions.view_jurisdiction",
         "jurisdictions.change_jurisdiction",
         "jurisdictions.add_jurisdiction",
+        "audit.view_auditentry",
     ),
     NOTICE_AUTHOR: (
         "incidents.view_incident",
