@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "breachcomms.incidents",
     "breachcomms.recipients",
     "breachcomms.jurisdictions",
+    "breachcomms.regulatory",
     "breachcomms.notices",
     "breachcomms.delivery",
     "breachcomms.channels",

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from breachcomms.incidents.categories import CATEGORIES
 from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import validate_risk_rules
+from breachcomms.jurisdictions.models import Jurisdiction
 
 _DOMAIN_SEPARATORS = re.compile(r"[\s,]+")
 _validate_domain = DomainNameValidator(accept_idna=False)
@@ -80,6 +81,11 @@ def category_choices() -> list[tuple[str, str]]:
     return [(category.code, str(category.label)) for category in CATEGORIES]
 
 
+def selectable_jurisdiction_choices() -> list[tuple[str, str]]:
+    """Rules that apply by kind of organisation (HIPAA, SEC, …): the commander says whether they apply."""
+    return [(j.code, f"{j.code} — {j.name}") for j in Jurisdiction.objects.filter(by_selection=True).order_by("code")]
+
+
 class IncidentAdminForm(forms.ModelForm):
     """``rules`` is not a model field: the admin applies it through a service that re-tiers every
     customer of the incident."""
@@ -96,6 +102,13 @@ class IncidentAdminForm(forms.ModelForm):
         help_text=_("One domain per line or separated by commas. Notices may link only to these and their subdomains."),
     )
     support_website = forms.URLField(label=capfirst(_("support website")), required=False, assume_scheme="https")
+    extra_jurisdictions = forms.MultipleChoiceField(
+        label=capfirst(_("rules chosen for this incident")),
+        choices=selectable_jurisdiction_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Rules that apply by the kind of organisation rather than where customers live."),
+    )
     rules = RiskRulesField(
         label=capfirst(_("risk rules")),
         help_text=_(
@@ -108,18 +121,23 @@ class IncidentAdminForm(forms.ModelForm):
         model = Incident
         fields = [
             "title",
+            "organization",
             "description",
             "severity",
             "status",
             "data_categories",
             "default_locale",
+            "occurred_at",
             "discovered_at",
             "aware_at",
             "determined_at",
             "support_phone",
             "support_email",
             "support_website",
+            "sender_name",
+            "sender_email",
             "allowed_link_domains",
+            "extra_jurisdictions",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

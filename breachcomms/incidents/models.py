@@ -48,6 +48,14 @@ class Incident(models.Model):
         blank=True,
         help_text=_("Notices may link only to these domains (and their subdomains)."),
     )
+    extra_jurisdictions = models.JSONField(
+        _("rules chosen for this incident"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Codes of rules that apply by kind of organisation rather than by the customers' place, e.g. US-HIPAA."
+        ),
+    )
     risk_rules = models.JSONField(_("risk rules"), default=default_risk_rules)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -40,10 +40,25 @@ class IncidentAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     date_hierarchy = "created_at"
     fieldsets = [
-        (_("Facts"), {"fields": ["title", "description", "severity", "status", "data_categories", "default_locale"]}),
-        (_("Timeline"), {"fields": ["discovered_at", "aware_at", "determined_at"]}),
+        (
+            _("Facts"),
+            {
+                "fields": [
+                    "title",
+                    "organization",
+                    "description",
+                    "severity",
+                    "status",
+                    "data_categories",
+                    "default_locale",
+                ]
+            },
+        ),
+        (_("Timeline"), {"fields": ["occurred_at", "discovered_at", "aware_at", "determined_at"]}),
         (_("Support contacts"), {"fields": ["support_phone", "support_email", "support_website"]}),
+        (_("Sender"), {"fields": ["sender_name", "sender_email"]}),
         (_("Link allow-list"), {"fields": ["allowed_link_domains"]}),
+        (_("Regulations"), {"fields": ["extra_jurisdictions"]}),
         (_("Risk rules"), {"fields": ["rules"]}),
     ]
 

@@ -20,11 +20,14 @@ def incident_form_data(incident: Incident, **changes: Any) -> dict[str, Any]:
     """What the change form posts when nothing is edited, with ``changes`` applied."""
     data: dict[str, Any] = {
         "title": incident.title,
+        "organization": incident.organization,
         "description": incident.description,
         "severity": incident.severity,
         "status": incident.status,
         "data_categories": list(incident.data_categories),
         "default_locale": incident.default_locale,
+        "occurred_at_0": "",
+        "occurred_at_1": "",
         "discovered_at_0": "",
         "discovered_at_1": "",
         "aware_at_0": "",
@@ -34,7 +37,10 @@ def incident_form_data(incident: Incident, **changes: Any) -> dict[str, Any]:
         "support_phone": incident.support_phone,
         "support_email": incident.support_email,
         "support_website": incident.support_website,
+        "sender_name": incident.sender_name,
+        "sender_email": incident.sender_email,
         "allowed_link_domains": "\n".join(incident.allowed_link_domains),
+        "extra_jurisdictions": list(incident.extra_jurisdictions),
         "rules": json.dumps(incident.risk_rules),
         "_save": "Save",
     }
@@ -80,9 +86,28 @@ def test_change_form_groups_fields_in_fieldsets(client: Client, commander: User,
     response = client.get(change_url(incident))
 
     names = [name for name, _options in response.context["adminform"].fieldsets]
-    assert [str(name) for name in names] == ["Facts", "Timeline", "Support contacts", "Link allow-list", "Risk rules"]
+    assert [str(name) for name in names] == [
+        "Facts",
+        "Timeline",
+        "Support contacts",
+        "Sender",
+        "Link allow-list",
+        "Regulations",
+        "Risk rules",
+    ]
     assert b'name="data_categories" value="payment_card"' in response.content
     assert b"example.com</textarea>" in response.content
+
+
+def test_rules_chosen_for_the_incident_are_saved_by_code(client: Client, commander: User, incident: Incident) -> None:
+    client.force_login(commander)
+    response = client.post(change_url(incident), incident_form_data(incident, extra_jurisdictions=["US-HIPAA"]))
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.extra_jurisdictions == ["US-HIPAA"]
+    refused = client.post(change_url(incident), incident_form_data(incident, extra_jurisdictions=["US-CA"]))
+    assert refused.status_code == 200  # US-CA applies by place, it cannot be chosen
+    assert "extra_jurisdictions" in refused.context["adminform"].form.errors
 
 
 def test_categories_and_link_domains_are_saved_as_lists(client: Client, commander: User, incident: Incident) -> None:
