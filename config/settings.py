@@ -152,6 +152,11 @@ BREACHCOMMS_IMPORT_INLINE_MAX_BYTES = env.int("BREACHCOMMS_IMPORT_INLINE_MAX_BYT
 BREACHCOMMS_PUBLIC_BASE_URL = env.str("BREACHCOMMS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- Notices (owned by breachcomms.notices) ---
+# Compiled notice templates kept per process (one entry per version content); rendering a notice for a
+# million customers compiles it once.
+BREACHCOMMS_NOTICE_TEMPLATE_CACHE_SIZE = env.int("BREACHCOMMS_NOTICE_TEMPLATE_CACHE_SIZE", default=256)
+# Real customers per segment (country × language × risk tier) that previews and the render check use.
+BREACHCOMMS_NOTICE_SAMPLES_PER_SEGMENT = env.int("BREACHCOMMS_NOTICE_SAMPLES_PER_SEGMENT", default=3)
 # --- end Notices ---
 
 # --- Delivery (owned by breachcomms.delivery) ---

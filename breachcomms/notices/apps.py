@@ -8,3 +8,6 @@ class NoticesConfig(AppConfig):
     name = "breachcomms.notices"
     label = "notices"
     verbose_name = _("Notices")
+
+    def ready(self) -> None:
+        from breachcomms.notices import receivers  # noqa: F401 - connects the signal receivers
