@@ -8,6 +8,7 @@ a commander may acknowledge a failing check with a written reason. Approving re-
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +17,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from breachcomms.audit.models import Action
+from breachcomms.audit.services import audit_record
 from breachcomms.incidents.models import Incident
 from breachcomms.notices.checks import blocking_failures, check_subject, run_checks
 from breachcomms.notices.models import (
@@ -32,6 +35,25 @@ from breachcomms.notices.shipped import shipped_notices
 
 Status = NoticeVersion.Status
 MIN_REASON_CHARS = 10
+
+
+def _audit(action: Action, user: User, version: NoticeVersion, **data: Any) -> None:
+    """Every step of a version's life goes on the audit trail with the hash of the content it concerned."""
+    notice = version.notice
+    audit_record(
+        action=action,
+        actor=user,
+        incident_id=notice.campaign.incident_id,
+        obj=version,
+        data={
+            "campaign": notice.campaign_id,
+            "channel": notice.channel,
+            "locale": notice.locale,
+            "version": version.number,
+            "content_hash": version.content_hash,
+            **data,
+        },
+    )
 
 
 def _require(user: User, permission: str) -> None:
@@ -110,6 +132,7 @@ def notice_create(*, campaign: Campaign, channel: str, locale: str, author: User
     notice = Notice.objects.create(campaign=campaign, channel=channel, locale=locale)
     version = NoticeVersion.objects.create(notice=notice, number=1, author=author)
     version.editors.add(author)
+    _audit(Action.NOTICE_VERSION_CREATED, author, version)
     return version
 
 
@@ -156,6 +179,7 @@ def notice_version_create_draft(
         notice=notice, number=number, based_on=source, author=author, **_clean_parts(notice, parts)
     )
     version.editors.add(author)
+    _audit(Action.NOTICE_VERSION_CREATED, author, version, based_on=source.number if source else None)
     return version
 
 
@@ -184,6 +208,7 @@ def notice_version_update_draft(
         version.author = editor
     version.save()
     version.editors.add(editor)
+    _audit(Action.NOTICE_VERSION_EDITED, editor, version)
     return version
 
 
@@ -206,6 +231,7 @@ def notice_version_submit(*, version: NoticeVersion, user: User) -> NoticeVersio
     if version.author_id is None:
         version.author = user
     version.save(update_fields=["status", "submitted_by", "submitted_at", "author", "updated_at"])
+    _audit(Action.NOTICE_VERSION_SUBMITTED, user, version)
     return version
 
 
@@ -223,6 +249,7 @@ def notice_version_withdraw(*, version: NoticeVersion, user: User) -> NoticeVers
     version.submitted_by = None
     version.submitted_at = None
     version.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
+    _audit(Action.NOTICE_VERSION_WITHDRAWN, user, version)
     return version
 
 
@@ -264,6 +291,7 @@ def notice_version_approve(*, version: NoticeVersion, approver: User) -> Approva
     version.reviewed_by = approver
     version.reviewed_at = now
     version.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
+    _audit(Action.NOTICE_VERSION_APPROVED, approver, version, acknowledged=sorted(acknowledged))
     return Approval.objects.create(
         version=version, approver=approver, approved_at=now, content_hash=version.content_hash
     )
@@ -283,6 +311,7 @@ def notice_version_reject(*, version: NoticeVersion, reviewer: User, comment: st
     version.reviewed_at = timezone.now()
     version.review_comment = comment
     version.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"])
+    _audit(Action.NOTICE_VERSION_REJECTED, reviewer, version, comment=comment)
     return version
 
 
@@ -308,6 +337,7 @@ def notice_check_acknowledge(
         raise ValidationError(_("This check does not fail (any more); there is nothing to acknowledge."), code="passed")
     if version.acknowledgements.filter(check_code=check_code).exists():
         raise ValidationError(_("This check is already acknowledged."), code="duplicate")
+    _audit(Action.NOTICE_CHECK_ACKNOWLEDGED, user, version, check=check_code, reason=reason)
     return CheckAcknowledgement.objects.create(
         version=version,
         check_code=check_code,
