@@ -45,7 +45,14 @@ class Child:
 def children(port: int) -> list[Child]:
     """The processes of the demo, in start order."""
     manage = str(Path(settings.BASE_DIR) / "manage.py")
+    sandbox = settings.BREACHCOMMS_SANDBOX_PORT
     return [
+        # The provider sandbox first: the worker sends to it, and it posts signed webhooks to the web server.
+        Child(
+            "sandbox",
+            [sys.executable, manage, "provider_sandbox", "--port", str(sandbox), "--webhook-base", _site(port)],
+            ready_url=f"http://127.0.0.1:{sandbox}/sandbox/stats",
+        ),
         Child("web", [sys.executable, manage, "runserver", f"127.0.0.1:{port}", "--noreload"], ready_url=_login(port)),
         Child(
             "worker",
@@ -55,8 +62,12 @@ def children(port: int) -> list[Child]:
     ]
 
 
+def _site(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
 def _login(port: int) -> str:
-    return f"http://127.0.0.1:{port}/admin/login/"
+    return f"{_site(port)}/admin/login/"
 
 
 class Output(Protocol):
@@ -67,8 +78,9 @@ class Output(Protocol):
 class Supervisor:
     """Starts the children, relays their output, and stops them all when one stops or on a signal."""
 
-    def __init__(self, children: list[Child], out: Output) -> None:
+    def __init__(self, children: list[Child], out: Output, site: str = "http://127.0.0.1:8000") -> None:
         self.children = children
+        self.site = site
         self.out = out
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -80,7 +92,8 @@ class Supervisor:
             self.out.flush()
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # lines arrive as they are written
+        # Lines arrive as they are written; links and callbacks point at this demo's web server.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "BREACHCOMMS_PUBLIC_BASE_URL": self.site}
         for child in self.children:
             # A session of its own: Ctrl-C reaches only the supervisor, which stops the children in order.
             child.process = subprocess.Popen(  # noqa: S603 - fixed argv built above
@@ -151,14 +164,14 @@ def _answers(url: str) -> bool:
 
 
 class Command(BaseCommand):
-    help = "Run the demo (web server and Celery worker) in the foreground until Ctrl-C."
+    help = "Run the demo (provider sandbox, web server, Celery worker) in the foreground until Ctrl-C."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         port: int = options["port"]
-        supervisor = Supervisor(children(port), self.stdout)
+        supervisor = Supervisor(children(port), self.stdout, site=_site(port))
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
             supervisor.stopping.set()
@@ -189,4 +202,6 @@ class Command(BaseCommand):
         for username, password in credentials.items():
             self.stdout.write(f"  {username:<10} {password:<20} {DEMO_USERS.get(username, '')}")
         self.stdout.write(f"(logins kept in {credentials_path()}; stop with Ctrl-C)")
+        sandbox = settings.BREACHCOMMS_SANDBOX_PORT
+        self.stdout.write(f"Messages the demo sends arrive in the provider sandbox: http://127.0.0.1:{sandbox}/")
         self.stdout.write("")
