@@ -27,7 +27,7 @@ from breachcomms.notices.context import (
 )
 from breachcomms.notices.credentials import find_credential_requests
 from breachcomms.notices.locales import formatting_locale, language_of, resolve_locale
-from breachcomms.notices.models import Campaign, Channel, NoticeVersion
+from breachcomms.notices.models import Campaign, Channel, NoticeVersion, part_label
 from breachcomms.notices.phishing import LinkVerdict, judge_link, scan_html, text_links
 from breachcomms.notices.reference import verify_host, verify_site
 from breachcomms.notices.rendering import (
@@ -214,10 +214,11 @@ def _reference_result(subject: CheckSubject, title: str) -> CheckResult:
     for part, text in subject.sample.parts.items():
         if part == "subject":
             continue
+        label = part_label(subject.version.notice.channel, part)
         if subject.sample_code not in text:
-            missing.append(_("%(part)s has no {{ reference_code }}") % {"part": part})
+            missing.append(_("%(part)s has no {{ reference_code }}") % {"part": label})
         if verify_site() not in text:
-            missing.append(_("%(part)s has no {{ verify_url }} or {{ verify_site }}") % {"part": part})
+            missing.append(_("%(part)s has no {{ verify_url }} or {{ verify_site }}") % {"part": label})
     if missing:
         message = _("Customers need the code and the page to check that the message is genuine.")
         return CheckResult("phishing.reference_code", "phishing", title, False, message, tuple(missing))
@@ -282,7 +283,8 @@ def content_checks(subject: CheckSubject) -> list[CheckResult]:
         )
         message = requirement.description
         if missing:
-            message = _("Missing in %(parts)s: %(what)s") % {"parts": ", ".join(missing), "what": message}
+            labels = ", ".join(part_label(Channel.EMAIL, part) for part in missing)
+            message = _("Missing in %(parts)s: %(what)s") % {"parts": labels, "what": message}
         results.append(CheckResult(code, "content", rule_title, not missing, message, source=requirement.source))
     return results
 

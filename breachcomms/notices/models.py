@@ -222,7 +222,8 @@ class NoticeVersion(models.Model):
             return
         if stored["status"] != self.status and self.status not in _TRANSITIONS[stored["status"]]:
             raise ImmutableVersionError(
-                gettext("A version cannot go from %(old)s to %(new)s.") % {"old": stored["status"], "new": self.status},
+                gettext("A version cannot go from %(old)s to %(new)s.")
+                % {"old": self.Status(stored["status"]).label, "new": self.Status(self.status).label},
                 code="transition",
             )
         if stored["status"] == self.Status.DRAFT:

@@ -187,7 +187,7 @@ def test_required_content_names_the_rule_its_jurisdiction_and_source(
     assert not california.passed
     assert california.blocking
     assert california.source == "Cal. Civ. Code 1798.82"
-    assert "Missing in text, html" in california.message
+    assert "Missing in Text body, HTML body" in california.message
     assert seen[-1] == {("US", "US-CA")}  # only the customers this English notice reaches
 
 
