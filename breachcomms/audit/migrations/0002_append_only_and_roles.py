@@ -11,6 +11,8 @@ from typing import Any
 from django.apps.registry import Apps
 from django.db import migrations
 
+from breachcomms.core.roles import sync_roles_migration
+
 APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
 BEGIN
@@ -36,14 +38,6 @@ def allow_changes(apps: Apps, schema_editor: Any) -> None:
         schema_editor.execute(DROP, params=None)
 
 
-def sync_roles(apps: Apps, schema_editor: Any) -> None:
-    from breachcomms.core.roles import sync_role_groups
-
-    sync_role_groups(
-        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), apps.get_model("contenttypes", "ContentType")
-    )
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("audit", "0001_initial"),
@@ -51,5 +45,5 @@ class Migration(migrations.Migration):
     ]
     operations = [
         migrations.RunPython(append_only, allow_changes),
-        migrations.RunPython(sync_roles, migrations.RunPython.noop),
+        migrations.RunPython(sync_roles_migration, migrations.RunPython.noop),
     ]

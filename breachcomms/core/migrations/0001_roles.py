@@ -6,18 +6,9 @@ the ones it needs itself so that the groups are complete on a fresh database.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.apps.registry import Apps
 from django.db import migrations
 
-
-def sync_roles(apps: Apps, schema_editor: Any) -> None:
-    from breachcomms.core.roles import sync_role_groups
-
-    sync_role_groups(
-        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), apps.get_model("contenttypes", "ContentType")
-    )
+from breachcomms.core.roles import sync_roles_migration
 
 
 class Migration(migrations.Migration):
@@ -27,4 +18,4 @@ class Migration(migrations.Migration):
         ("incidents", "0001_initial"),
         ("recipients", "0001_initial"),
     ]
-    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(sync_roles_migration, migrations.RunPython.noop)]

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.apps.registry import Apps
 from django.db import migrations
 
-
-def sync_roles(apps: Apps, schema_editor: Any) -> None:
-    from breachcomms.core.roles import sync_role_groups
-
-    sync_role_groups(
-        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), apps.get_model("contenttypes", "ContentType")
-    )
+from breachcomms.core.roles import sync_roles_migration
 
 
 class Migration(migrations.Migration):
@@ -21,4 +12,4 @@ class Migration(migrations.Migration):
         ("core", "0001_roles"),
         ("jurisdictions", "0001_initial"),
     ]
-    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(sync_roles_migration, migrations.RunPython.noop)]

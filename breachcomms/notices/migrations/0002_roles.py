@@ -11,6 +11,8 @@ from typing import Any
 from django.apps.registry import Apps
 from django.db import migrations
 
+from breachcomms.core.roles import sync_roles_migration
+
 CUSTOM = {
     "approve_noticeversion": "Can approve or reject notice versions",
     "acknowledge_noticeversion": "Can acknowledge a failing check of a notice version",
@@ -18,14 +20,12 @@ CUSTOM = {
 
 
 def sync_roles(apps: Apps, schema_editor: Any) -> None:
-    from breachcomms.core.roles import sync_role_groups
-
     permission_model = apps.get_model("auth", "Permission")
     content_type_model = apps.get_model("contenttypes", "ContentType")
     content_type, _ = content_type_model.objects.get_or_create(app_label="notices", model="noticeversion")
     for codename, name in CUSTOM.items():
         permission_model.objects.get_or_create(content_type=content_type, codename=codename, defaults={"name": name})
-    sync_role_groups(apps.get_model("auth", "Group"), permission_model, content_type_model)
+    sync_roles_migration(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
