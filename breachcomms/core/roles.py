@@ -82,6 +82,5 @@ def sync_role_groups(group_model: Any, permission_model: Any, content_type_model
 
 def sync_roles_migration(apps: Any, schema_editor: Any) -> None:
     """A ``RunPython`` step for an app's migration: sync the groups with the historical models."""
-    sync_role_groups(
-        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), apps.get_model("contenttypes", "ContentType")
-    )
+    group, permission = apps.get_model("auth", "Group"), apps.get_model("auth", "Permission")
+    sync_role_groups(group, permission, apps.get_model("contenttypes", "ContentType"))
