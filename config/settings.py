@@ -160,6 +160,40 @@ BREACHCOMMS_NOTICE_SAMPLES_PER_SEGMENT = env.int("BREACHCOMMS_NOTICE_SAMPLES_PER
 # --- end Notices ---
 
 # --- Delivery (owned by breachcomms.delivery) ---
+# The dispatcher turns due ledger rows into short send tasks. Production runs it from Celery beat (below);
+# the embedded mode and the demo run `manage.py dispatcher`. Both may run at once: claims are conditional.
+BREACHCOMMS_DISPATCH_INTERVAL = env.float("BREACHCOMMS_DISPATCH_INTERVAL", default=2.0)
+BREACHCOMMS_DELIVERY_EMAIL_BATCH = env.int("BREACHCOMMS_DELIVERY_EMAIL_BATCH", default=1000)  # ≤ 1,000 (SendGrid)
+BREACHCOMMS_DELIVERY_SMS_BATCH = env.int("BREACHCOMMS_DELIVERY_SMS_BATCH", default=200)
+BREACHCOMMS_DELIVERY_SMS_THREADS = env.int("BREACHCOMMS_DELIVERY_SMS_THREADS", default=8)  # requests at once per task
+BREACHCOMMS_DELIVERY_MAX_CLAIM = env.int("BREACHCOMMS_DELIVERY_MAX_CLAIM", default=20_000)  # per wave, channel, run
+BREACHCOMMS_DELIVERY_MAX_IN_FLIGHT = env.int("BREACHCOMMS_DELIVERY_MAX_IN_FLIGHT", default=40_000)
+BREACHCOMMS_DELIVERY_QUEUED_LEASE = env.int("BREACHCOMMS_DELIVERY_QUEUED_LEASE", default=300)  # seconds
+BREACHCOMMS_DELIVERY_SENDING_LEASE = env.int("BREACHCOMMS_DELIVERY_SENDING_LEASE", default=120)  # > task time limit
+BREACHCOMMS_DELIVERY_RECONCILE_AFTER = env.int("BREACHCOMMS_DELIVERY_RECONCILE_AFTER", default=30)
+BREACHCOMMS_DELIVERY_RETRY_BASE = env.int("BREACHCOMMS_DELIVERY_RETRY_BASE", default=30)
+BREACHCOMMS_DELIVERY_RETRY_MAX = env.int("BREACHCOMMS_DELIVERY_RETRY_MAX", default=3600)
+BREACHCOMMS_DELIVERY_MAX_ATTEMPTS = env.int("BREACHCOMMS_DELIVERY_MAX_ATTEMPTS", default=10)
+BREACHCOMMS_DELIVERY_HALT_MIN_SENDS = env.int("BREACHCOMMS_DELIVERY_HALT_MIN_SENDS", default=100)
+BREACHCOMMS_DELIVERY_PLANNING_EMAILS_PER_SECOND = env.int(
+    "BREACHCOMMS_DELIVERY_PLANNING_EMAILS_PER_SECOND", default=2000
+)
+BREACHCOMMS_DELIVERY_PLANNING_SMS_PER_SECOND = env.int("BREACHCOMMS_DELIVERY_PLANNING_SMS_PER_SECOND", default=200)
+# When set, each send task appends its row count and phase timings as a JSON line (bench_dispatch reads it).
+BREACHCOMMS_DELIVERY_TIMINGS_FILE = env.str("BREACHCOMMS_DELIVERY_TIMINGS_FILE", default="")
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "delivery-dispatch-due": {
+        "task": "breachcomms.delivery.tasks.delivery_dispatch_due_task",
+        "schedule": BREACHCOMMS_DISPATCH_INTERVAL,
+        "options": {"expires": BREACHCOMMS_DISPATCH_INTERVAL * 2},
+    },
+    "delivery-reconcile-in-doubt": {
+        "task": "breachcomms.delivery.tasks.delivery_reconcile_in_doubt_task",
+        "schedule": 30.0,
+        "options": {"expires": 60.0},
+    },
+}
 # --- end Delivery ---
 
 # --- Providers and channels (owned by breachcomms.channels and breachcomms.sandbox) ---

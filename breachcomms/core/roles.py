@@ -37,6 +37,15 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "notices.acknowledge_noticeversion",
         "notices.view_approval",
         "notices.view_checkacknowledgement",
+        "delivery.view_wave",
+        "delivery.add_wave",
+        "delivery.change_wave",
+        "delivery.launch_wave",
+        "delivery.view_waveaction",
+        "delivery.view_delivery",
+        "delivery.view_deliveryattempt",
+        "delivery.view_suppression",
+        "delivery.add_suppression",
     ),
     NOTICE_AUTHOR: (
         "incidents.view_incident",
@@ -50,6 +59,9 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "notices.change_noticeversion",
         "notices.view_approval",
         "notices.view_checkacknowledgement",
+        "delivery.view_wave",
+        "delivery.view_waveaction",
+        "delivery.view_delivery",
     ),
     SUPPORT_STAFF: (
         "incidents.view_incident",
@@ -57,7 +69,20 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "notices.view_campaign",
         "notices.view_notice",
         "notices.view_noticeversion",
+        "delivery.view_wave",
+        "delivery.view_waveaction",
+        "delivery.view_delivery",
+        "delivery.view_deliveryattempt",
+        "delivery.view_suppression",
     ),
+}
+
+
+# Custom (Meta) permissions, named here so a migration can create them before Django's post_migrate does.
+PERMISSION_NAMES: Final[dict[str, str]] = {
+    "notices.approve_noticeversion": "Can approve or reject notice versions",
+    "notices.acknowledge_noticeversion": "Can acknowledge a failing check of a notice version",
+    "delivery.launch_wave": "Can launch, pause, resume and abort waves",
 }
 
 
@@ -74,7 +99,9 @@ def sync_role_groups(group_model: Any, permission_model: Any, content_type_model
             action, _sep, model = codename.partition("_")
             content_type, _ = content_type_model.objects.get_or_create(app_label=app_label, model=model)
             permission, _ = permission_model.objects.get_or_create(
-                content_type=content_type, codename=codename, defaults={"name": f"Can {action} {model}"}
+                content_type=content_type,
+                codename=codename,
+                defaults={"name": PERMISSION_NAMES.get(code, f"Can {action} {model}")},
             )
             wanted.append(permission)
         group.permissions.set(wanted)
@@ -82,5 +109,8 @@ def sync_role_groups(group_model: Any, permission_model: Any, content_type_model
 
 def sync_roles_migration(apps: Any, schema_editor: Any) -> None:
     """A ``RunPython`` step for an app's migration: sync the groups with the historical models."""
-    group, permission = apps.get_model("auth", "Group"), apps.get_model("auth", "Permission")
-    sync_role_groups(group, permission, apps.get_model("contenttypes", "ContentType"))
+    sync_role_groups(
+        apps.get_model("auth", "Group"),
+        apps.get_model("auth", "Permission"),
+        apps.get_model("contenttypes", "ContentType"),
+    )

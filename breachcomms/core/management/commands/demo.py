@@ -59,6 +59,8 @@ def children(port: int) -> list[Child]:
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"],
             ready_line=re.compile(r"celery@\S+ ready\."),
         ),
+        # The embedded dispatcher (instead of Celery beat): turns due deliveries into send tasks, reconciles.
+        Child("dispatcher", [sys.executable, manage, "dispatcher"], ready_line=re.compile(r"dispatcher running")),
     ]
 
 
@@ -164,7 +166,7 @@ def _answers(url: str) -> bool:
 
 
 class Command(BaseCommand):
-    help = "Run the demo (provider sandbox, web server, Celery worker) in the foreground until Ctrl-C."
+    help = "Run the demo (provider sandbox, web server, Celery worker, dispatcher) in the foreground until Ctrl-C."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")

@@ -1,0 +1,222 @@
+"""The send task's work: claim the batch, render per shape, hand it to the provider, record it.
+
+The task's rows go from queued to sending in one conditional UPDATE (only while the wave runs); a
+task that gets no rows does nothing, so a message Celery delivers twice sends nothing twice. What
+happened to each row is collected in ``Outcomes`` and written by ``outcomes.record`` at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from django.db import connection
+
+from breachcomms.channels.base import ChannelError, PermanentError, TransientError
+from breachcomms.core.timing import PhaseTimer
+from breachcomms.delivery.conf import seconds
+from breachcomms.delivery.dispatch import DELIVERY
+from breachcomms.delivery.ledger import SUPPRESSION
+from breachcomms.delivery.models import DeliveryStatus, Wave
+from breachcomms.delivery.notice_lookup import NoticeCatalog
+from breachcomms.delivery.outcomes import Outcomes, Problem
+from breachcomms.delivery.references import format_reference
+from breachcomms.delivery.shapes import CustomerValues
+from breachcomms.incidents.models import Incident
+from breachcomms.notices.context import IncidentFacts, Recipient
+from breachcomms.recipients.models import Customer
+
+logger = logging.getLogger(__name__)
+CUSTOMER = Customer._meta.db_table
+WAVE = Wave._meta.db_table
+# Connection failures that happen before a request leaves this machine: the provider has nothing.
+_NEVER_SENT = frozenset(
+    {"ConnectionRefusedError", "gaierror", "NewConnectionError", "ConnectTimeoutError", "ConnectTimeout",
+     "NameResolutionError"}
+)  # fmt: skip
+
+
+class Halt(Exception):
+    """Stop the whole wave: the problem is not this batch's (credentials, a missing approved notice)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    reference: int
+    channel: str
+    address: str
+    attempts: int
+    recipient: Recipient
+
+    @property
+    def values(self) -> CustomerValues:
+        return CustomerValues(self.recipient.name, self.recipient.accounts, format_reference(self.reference))
+
+
+@dataclass
+class Batch:
+    """A claimed batch and everything needed to render and send it."""
+
+    claim_token: str
+    wave: Wave
+    incident: Incident
+    facts: IncidentFacts
+    catalog: NoticeCatalog
+    sent_at: datetime
+    rows: list[Row]
+    timer: PhaseTimer = field(default_factory=PhaseTimer)  # where a batch's time goes (the benchmark reads it)
+
+    @cached_property
+    def facts_key(self) -> str:
+        return repr(self.facts)
+
+
+_ROW_COLUMNS = (
+    "d.id, d.reference, d.channel, d.address, d.attempts, d.wave_id, "
+    "c.name, c.accounts, c.exposure_flags, c.locale, c.time_zone, c.country, c.subdivision"
+)
+
+
+def claim_rows(claim_token: str, *, now: datetime, sent_at: datetime) -> tuple[int | None, list[Row]]:
+    """queued → sending for the token's rows while their wave runs: (wave id, the rows claimed).
+
+    On PostgreSQL one statement claims and reads them; the wave's status is checked once, not per row.
+    """
+    lease = now + seconds("BREACHCOMMS_DELIVERY_SENDING_LEASE")
+    running = f"wave_id IN (SELECT id FROM {WAVE} WHERE status = %s)"  # noqa: S608
+    params: list[Any] = [
+        DeliveryStatus.SENDING,
+        lease,
+        sent_at,
+        claim_token,
+        DeliveryStatus.QUEUED,
+        Wave.Status.RUNNING,
+    ]
+    update = (
+        f"UPDATE {DELIVERY} SET status = %s, lease_until = %s, sent_at = %s "  # noqa: S608
+        f"WHERE claim_token = %s AND status = %s AND {running}"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH d AS ({update} RETURNING *) SELECT {_ROW_COLUMNS} FROM d "  # noqa: S608
+                f"JOIN {CUSTOMER} c ON c.id = d.customer_id ORDER BY d.id",
+                params,
+            )
+            return _rows(cursor.fetchall())
+        cursor.execute(update, params)
+        if not cursor.rowcount:
+            return None, []
+        cursor.execute(
+            f"SELECT {_ROW_COLUMNS} FROM {DELIVERY} d JOIN {CUSTOMER} c ON c.id = d.customer_id "  # noqa: S608
+            "WHERE d.claim_token = %s AND d.status = %s ORDER BY d.id",
+            [claim_token, DeliveryStatus.SENDING],
+        )
+        return _rows(cursor.fetchall())
+
+
+def release_stopped(claim_token: str) -> int:
+    """Queued rows of a paused wave go back to pending (an aborted wave's are already cancelled)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {DELIVERY} SET status = %s, claim_token = '', lease_until = NULL "  # noqa: S608
+            f"WHERE claim_token = %s AND status = %s AND wave_id IN (SELECT id FROM {WAVE} WHERE status = %s)",
+            [DeliveryStatus.PENDING, claim_token, DeliveryStatus.QUEUED, Wave.Status.PAUSED],
+        )
+        return int(cursor.rowcount)
+
+
+def _accounts(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = json.loads(value or "[]")
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
+
+
+def _rows(records: list[tuple[Any, ...]]) -> tuple[int | None, list[Row]]:
+    rows = [
+        Row(
+            id=r[0],
+            reference=r[1],
+            channel=r[2],
+            address=r[3],
+            attempts=r[4],
+            recipient=Recipient(
+                name=r[6],
+                accounts=_accounts(r[7]),
+                exposure_flags=r[8],
+                locale=r[9],
+                time_zone=r[10],
+                country=r[11],
+                subdivision=r[12],
+            ),
+        )
+        for r in records
+    ]
+    return (records[0][5] if records else None), rows
+
+
+def mark_suppressed(claim_token: str, *, incident_id: int, now: datetime) -> set[int]:
+    """Rows whose address was suppressed since the launch are not sent; returns their ids."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {DELIVERY} SET status = %s, finished_at = %s, last_error = s.reason, lease_until = NULL "  # noqa: S608
+            f"FROM {SUPPRESSION} s WHERE {DELIVERY}.claim_token = %s AND {DELIVERY}.status = %s "
+            f"AND s.incident_id = %s AND s.channel = {DELIVERY}.channel AND s.address = CASE "
+            f"WHEN {DELIVERY}.channel = 'email' THEN lower({DELIVERY}.address) ELSE {DELIVERY}.address END "
+            f"RETURNING {DELIVERY}.id",
+            [DeliveryStatus.SUPPRESSED, now, claim_token, DeliveryStatus.SENDING, incident_id],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Whether a transport error happened before the request left (so it certainly did not arrive)."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if type(current).__name__ in _NEVER_SENT:
+            return True
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        stack.extend(item for item in linked if isinstance(item, BaseException))
+    return False
+
+
+def classify(error: ChannelError, rows: Sequence[Row], outcomes: Outcomes) -> None:
+    """Record a provider error for rows: retry, fail, or in doubt when it may have been delivered."""
+    if isinstance(error, PermanentError):
+        if error.status in (401, 403):
+            raise Halt(f"The provider refused the credentials ({error.reason}).")
+        outcomes.failed += [Problem(r.id, r.attempts, error.reason, error.status) for r in rows]
+    elif isinstance(error, TransientError) and error.status is None and not never_sent(error):
+        outcomes.in_doubt += [Problem(r.id, r.attempts, error.reason, None) for r in rows]
+    else:
+        retry_after = getattr(error, "retry_after", None)
+        outcomes.retry += [Problem(r.id, r.attempts, error.reason, error.status, retry_after) for r in rows]
+
+
+def chunks(rows: Sequence[Row], size: int) -> Iterator[list[Row]]:
+    """Batches of at most ``size`` rows with no address twice (SendGrid refuses a repeated address)."""
+    waiting = list(rows)
+    while waiting:
+        batch: list[Row] = []
+        seen: set[str] = set()
+        held: list[Row] = []
+        for row in waiting:
+            key = row.address.lower()
+            if key in seen or len(batch) == size:
+                held.append(row)
+            else:
+                batch.append(row)
+                seen.add(key)
+        yield batch
+        waiting = held

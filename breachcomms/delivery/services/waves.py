@@ -1,0 +1,254 @@
+"""A wave's life: launch (creates the ledger), pause, resume, abort, auto-halt, completion."""
+
+from __future__ import annotations
+
+import functools
+import operator
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from breachcomms.delivery import ledger
+from breachcomms.delivery.conf import setting
+from breachcomms.delivery.dispatch import ATTEMPT, DELIVERY, bucket_capacity, messages_per_second
+from breachcomms.delivery.models import Channel, Delivery, DeliveryStatus, Suppression, Wave, WaveAction
+from breachcomms.delivery.notice_lookup import approved_versions
+from breachcomms.delivery.selectors import WavePlan, wave_plan
+from breachcomms.delivery.shapes import template_use
+from breachcomms.delivery.template_use import ACCOUNTS, EXPOSED
+from breachcomms.delivery.windows import Window
+from breachcomms.incidents.models import Incident
+from breachcomms.notices.context import IncidentFacts
+from breachcomms.recipients.contacts import InvalidValue, email_key, normalize_email, normalize_phone
+
+LAUNCH_PERMISSION = "delivery.launch_wave"
+
+
+class WaveStateError(Exception):
+    """The wave is not in a state that allows this (e.g. resuming a running wave)."""
+
+
+class LaunchRefused(Exception):
+    """The launch checks failed; ``problems`` says what to fix, one sentence each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _require(user: Any) -> None:
+    if not getattr(user, "has_perm", None) or not user.has_perm(LAUNCH_PERMISSION):
+        raise PermissionDenied(gettext("Only an incident commander may launch, pause, resume or abort a wave."))
+
+
+def _locked(wave: Wave) -> Wave:
+    return Wave.objects.select_for_update().select_related("campaign__incident").get(id=wave.id)
+
+
+def _transition(wave: Wave, allowed: tuple[str, ...], action: str) -> None:
+    if wave.status not in allowed:
+        raise WaveStateError(
+            gettext("The wave is %(status)s; it cannot be %(action)s.")
+            % {"status": Wave.Status(wave.status).label, "action": action}
+        )
+
+
+@transaction.atomic
+def wave_launch(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
+    """Check the plan and create the wave's delivery rows in SQL; the dispatcher takes it from there."""
+    _require(user)
+    now = now or timezone.now()
+    wave = _locked(wave)
+    _transition(wave, (Wave.Status.DRAFT,), gettext("launched"))
+    plan = wave_plan(wave=wave, now=now)
+    if plan.problems:
+        raise LaunchRefused(plan.problems)
+    start = max(now, wave.start_at or now)
+    window = Window(wave.window_start, wave.window_end)
+    due = {zone: window.next_opening(zone, start) for zone in plan.zones}
+    hint = shape_hint(wave)
+    created = {
+        channel: ledger.insert_rows(wave=wave, channel=channel, due_by_zone=due, default_due=start, now=now, hint=hint)
+        for channel in wave.channels
+    }
+    if connection.vendor == "postgresql" and sum(created.values()) > 10_000:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {DELIVERY}")  # the claim query's plan depends on fresh statistics
+    _start(wave, plan, created, now=now)
+    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.LAUNCH, by=user)
+    return wave
+
+
+def shape_hint(wave: Wave) -> ledger.ShapeHint:
+    """What the campaign's approved notices ask about customers, combined over all of them."""
+    uses = [template_use(version) for version in approved_versions(campaign=wave.campaign)]
+    masks = [use.code_mask for use in uses]
+    return ledger.ShapeHint(
+        code_mask=None if None in masks else functools.reduce(operator.or_, masks, 0),  # type: ignore[arg-type]
+        exposed_count=any(use.list_style(EXPOSED) is None for use in uses),
+        accounts_count=any(use.list_style(ACCOUNTS) is None for use in uses),
+        incident_flags=IncidentFacts.from_incident(wave.campaign.incident).incident_flags,
+    )
+
+
+def _start(wave: Wave, plan: WavePlan, created: dict[str, int], *, now: datetime) -> None:
+    wave.status = Wave.Status.RUNNING
+    wave.launched_at = now
+    wave.halt_reason = ""
+    wave.sms_segments_estimate = plan.sms_segments
+    wave.time_zones = [{"zone": zone, "regions": regions} for zone, regions in sorted(plan.zones.items())]
+    wave.tokens_at = now
+    for channel, field in ((Channel.EMAIL, "email_tokens"), (Channel.SMS, "sms_tokens")):
+        rate = messages_per_second(wave, channel)
+        setattr(wave, field, bucket_capacity(rate) if rate else 0.0)
+    wave.launch_summary = plan.summary(created)
+    wave.save()
+
+
+@transaction.atomic
+def wave_pause(*, wave: Wave, user: Any, reason: str = "") -> Wave:
+    """Stop new claims at once; batches already at a worker finish."""
+    _require(user)
+    wave = _locked(wave)
+    _transition(wave, (Wave.Status.RUNNING,), gettext("paused"))
+    wave.status = Wave.Status.PAUSED
+    wave.halt_reason = ""
+    wave.save(update_fields=["status", "halt_reason"])
+    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.PAUSE, by=user, reason=reason)
+    return wave
+
+
+@transaction.atomic
+def wave_resume(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
+    """Continue a paused (or auto-halted) wave where it stopped."""
+    _require(user)
+    wave = _locked(wave)
+    _transition(wave, (Wave.Status.PAUSED,), gettext("resumed"))
+    wave.status = Wave.Status.RUNNING
+    wave.halt_reason = ""
+    wave.tokens_at = now or timezone.now()
+    wave.save(update_fields=["status", "halt_reason", "tokens_at"])
+    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.RESUME, by=user)
+    return wave
+
+
+@transaction.atomic
+def wave_abort(*, wave: Wave, user: Any, reason: str, now: datetime | None = None) -> int:
+    """Cancel every row not yet handed to the provider; returns how many were cancelled."""
+    _require(user)
+    now = now or timezone.now()
+    wave = _locked(wave)
+    _transition(wave, (Wave.Status.RUNNING, Wave.Status.PAUSED), gettext("aborted"))
+    reason = reason.strip() or gettext("Aborted by %(user)s.") % {"user": user}
+    wave.status = Wave.Status.ABORTED
+    wave.finished_at = now
+    wave.save(update_fields=["status", "finished_at"])
+    cancelled = Delivery.objects.filter(wave=wave, status__in=[DeliveryStatus.PENDING, DeliveryStatus.QUEUED]).update(
+        status=DeliveryStatus.CANCELLED, last_error=reason, finished_at=now, claim_token="", lease_until=None
+    )
+    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.ABORT, by=user, reason=reason)
+    return cancelled
+
+
+@transaction.atomic
+def wave_halt(*, wave_id: int, reason: str) -> bool:
+    """Pause a running wave on the system's own judgement, saying why; False if it was not running."""
+    wave = Wave.objects.select_for_update().get(id=wave_id)
+    if wave.status != Wave.Status.RUNNING:
+        return False
+    wave.status = Wave.Status.PAUSED
+    wave.halt_reason = reason
+    wave.save(update_fields=["status", "halt_reason"])
+    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.HALT, reason=reason)
+    return True
+
+
+@transaction.atomic
+def wave_complete(*, wave_id: int, now: datetime | None = None) -> bool:
+    """Mark a running wave completed once no row of it is left to send or to settle."""
+    wave = Wave.objects.select_for_update().get(id=wave_id)
+    if wave.status != Wave.Status.RUNNING:
+        return False
+    unfinished = [DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.IN_DOUBT]
+    if Delivery.objects.filter(wave=wave, status__in=unfinished).exists():
+        return False
+    wave.status = Wave.Status.COMPLETED
+    wave.finished_at = now or timezone.now()
+    wave.save(update_fields=["status", "finished_at"])
+    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.COMPLETE)
+    return True
+
+
+def _latest_sends(wave: Wave) -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.outcome, d.status FROM {ATTEMPT} a JOIN {DELIVERY} d ON d.id = a.delivery_id "  # noqa: S608
+            "WHERE a.wave_id = %s AND a.outcome IN ('accepted', 'rejected') ORDER BY a.id DESC LIMIT %s",
+            [wave.id, wave.halt_window],
+        )
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def wave_check_auto_halt(*, wave_id: int) -> str:
+    """Halt the wave if too many of its latest sends failed or hard-bounced; returns the reason or ""."""
+    wave = Wave.objects.get(id=wave_id)
+    if wave.status != Wave.Status.RUNNING:
+        return ""
+    sends = _latest_sends(wave)
+    if len(sends) < min(int(setting("BREACHCOMMS_DELIVERY_HALT_MIN_SENDS")), wave.halt_window):
+        return ""
+    failed = sum(1 for outcome, _ in sends if outcome == "rejected")
+    bounced = sum(1 for _, status in sends if status == DeliveryStatus.BOUNCED)
+    reason = ""
+    for count, limit, what in (
+        (failed, wave.max_failure_rate, gettext("failed")),
+        (bounced, wave.max_hard_bounce_rate, gettext("hard-bounced")),
+    ):
+        if count / len(sends) > limit:
+            reason = gettext(
+                "Halted automatically: %(count)s of the last %(sends)s sends %(what)s (%(rate).1f%%; the limit is "
+                "%(limit).1f%%). Check the provider and the addresses, then resume or abort."
+            ) % {
+                "count": count,
+                "sends": len(sends),
+                "what": what,
+                "rate": 100 * count / len(sends),
+                "limit": 100 * limit,
+            }
+            break
+    if reason and wave_halt(wave_id=wave.id, reason=reason):
+        return reason
+    return ""
+
+
+def normalized_address(channel: str, address: str) -> str:
+    """The form suppressions store: lower-case email, E.164 phone. Raises InvalidValue."""
+    if channel == Channel.EMAIL:
+        return email_key(normalize_email(address))
+    return normalize_phone(address, None).e164
+
+
+@transaction.atomic
+def suppression_add(
+    *, incident: Incident, channel: str, address: str, reason: str, source: str = "", user: Any = None
+) -> Suppression:
+    """Put an address on the incident's suppression list (idempotent); later sends to it are skipped."""
+    try:
+        normalized = normalized_address(channel, address)
+    except InvalidValue as exc:
+        raise ValueError(str(exc)) from None
+    suppression, _ = Suppression.objects.get_or_create(
+        incident=incident,
+        channel=channel,
+        address=normalized,
+        defaults={
+            "reason": reason,
+            "source": source[:200],
+            "created_by": user if getattr(user, "is_authenticated", False) else None,
+        },
+    )
+    return suppression
