@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "breachcomms.delivery",
     "breachcomms.channels",
     "breachcomms.sandbox",
+    "breachcomms.tracking",
+    "breachcomms.support",
+    "breachcomms.verification",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +239,33 @@ for _name, _url, _fake in (
     if _fake and not _url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
         raise ImproperlyConfigured(f"Set {_name}: the sandbox's fake credential cannot be used with {_url}.")
 # --- end Providers ---
+
+# --- Tracking, support, verification (owned by breachcomms.tracking, .support and .verification) ---
+# The cache keeps the verification page's rate-limit counters and the dashboard's figures. Production sets
+# BREACHCOMMS_CACHE_URL (redis://host:6379/1) so that every web process counts together; the default is a
+# per-process memory cache, enough for the demo and the tests. django-ratelimit is used through its core
+# functions and deliberately not installed as an app: its system check calls any memory cache an error, while
+# ours (breachcomms.verification.checks) warns only when a production setup counts per process.
+CACHES = {"default": env.cache_url("BREACHCOMMS_CACHE_URL", default="locmemcache://breachcomms")}
+RATELIMIT_USE_CACHE = "default"
+# Public verification page: lookups allowed per client address (django-ratelimit syntax: N/s, N/m, N/h) ...
+BREACHCOMMS_VERIFY_RATE = env.str("BREACHCOMMS_VERIFY_RATE", default="10/m")
+# ... and the fixed minimum time every answer takes, so genuine and unknown codes cannot be told apart by timing.
+BREACHCOMMS_VERIFY_MIN_SECONDS = env.float("BREACHCOMMS_VERIFY_MIN_SECONDS", default=0.4)
+# How many reverse proxies in front of the web processes append to X-Forwarded-For (0: use the peer address).
+BREACHCOMMS_TRUSTED_PROXIES = env.int("BREACHCOMMS_TRUSTED_PROXIES", default=0)
+# Official contacts the verification page shows when a code is not one of ours (empty: none shown).
+BREACHCOMMS_VERIFY_CONTACT_EMAIL = env.str("BREACHCOMMS_VERIFY_CONTACT_EMAIL", default="")
+BREACHCOMMS_VERIFY_CONTACT_PHONE = env.str("BREACHCOMMS_VERIFY_CONTACT_PHONE", default="")
+BREACHCOMMS_VERIFY_CONTACT_WEBSITE = env.str("BREACHCOMMS_VERIFY_CONTACT_WEBSITE", default="")
+# Open and click events: off for breach notices (privacy). When on they are stored, never a delivery status.
+BREACHCOMMS_TRACK_ENGAGEMENT = env.bool("BREACHCOMMS_TRACK_ENGAGEMENT", default=False)
+# The dashboard polls every this many seconds while waves run; its figures are cached this long.
+BREACHCOMMS_DASHBOARD_REFRESH_SECONDS = env.int("BREACHCOMMS_DASHBOARD_REFRESH_SECONDS", default=5)
+BREACHCOMMS_DASHBOARD_CACHE_SECONDS = env.int("BREACHCOMMS_DASHBOARD_CACHE_SECONDS", default=3)
+# A phone number typed without a country code is read with this country first (ISO 3166-1, e.g. SE).
+BREACHCOMMS_SUPPORT_PHONE_REGION = env.str("BREACHCOMMS_SUPPORT_PHONE_REGION", default="")
+# --- end Tracking ---
 
 LOGGING = {
     "version": 1,

@@ -5,15 +5,24 @@ Under CI (``CI=true``) a missing PostgreSQL, Redis or Chromium is a failure, nev
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
+from django.utils import translation
 
 from breachcomms.core import roles
 from breachcomms.incidents.models import Incident
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language, whatever a page in another language activated before."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

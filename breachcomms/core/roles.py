@@ -46,6 +46,8 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "delivery.view_deliveryattempt",
         "delivery.view_suppression",
         "delivery.add_suppression",
+        "tracking.view_dashboard",
+        "tracking.view_providerevent",
     ),
     NOTICE_AUTHOR: (
         "incidents.view_incident",
@@ -74,6 +76,7 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "delivery.view_delivery",
         "delivery.view_deliveryattempt",
         "delivery.view_suppression",
+        "support.use_supportdesk",
     ),
 }
 
@@ -83,6 +86,8 @@ PERMISSION_NAMES: Final[dict[str, str]] = {
     "notices.approve_noticeversion": "Can approve or reject notice versions",
     "notices.acknowledge_noticeversion": "Can acknowledge a failing check of a notice version",
     "delivery.launch_wave": "Can launch, pause, resume and abort waves",
+    "tracking.view_dashboard": "Can see the delivery dashboard",
+    "support.use_supportdesk": "Can look up customers at the support desk",
 }
 
 

@@ -1,0 +1,1 @@
+"""The support desk: find a customer who calls and see exactly what was sent to them. Read only."""
