@@ -30,6 +30,7 @@ class Action(models.TextChoices):
     WAVE_RESUMED = "wave.resumed", _("Wave resumed")
     WAVE_ABORTED = "wave.aborted", _("Wave aborted")
     WAVE_HALTED = "wave.halted", _("Wave halted automatically")
+    WAVE_COMPLETED = "wave.completed", _("Wave completed")
     SUPPRESSION_ADDED = "suppression.added", _("Address suppressed")
     SUPPRESSION_REMOVED = "suppression.removed", _("Suppression lifted")
     SUPPORT_LOOKUP = "support.lookup", _("Support lookup")

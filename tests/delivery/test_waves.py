@@ -11,6 +11,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.test import override_settings
 
+from breachcomms.audit.models import Action, AuditEntry
+from breachcomms.audit.selectors import audit_chain_verify
 from breachcomms.channels.base import PermanentError
 from breachcomms.channels.locmem import Outbox
 from breachcomms.delivery.models import Delivery, Wave, WaveAction
@@ -139,3 +141,18 @@ def test_a_wave_completes_when_nothing_is_left(running: Wave) -> None:
     running.refresh_from_db()
     assert running.status == Wave.Status.COMPLETED
     assert running.finished_at is not None
+
+
+def test_launch_pause_resume_and_abort_are_on_the_audit_trail(running: Wave, commander: User) -> None:
+    wave_pause(wave=running, user=commander, reason="Support desk overloaded")
+    wave_resume(wave=running, user=commander)
+    wave_abort(wave=running, user=commander, reason="Wrong segment")
+    entries = AuditEntry.objects.filter(object_type="delivery.wave", object_id=str(running.pk)).order_by("seq")
+    assert [(e.action, e.actor_name, e.data["reason"]) for e in entries] == [
+        (Action.WAVE_LAUNCHED, "commander", ""),
+        (Action.WAVE_PAUSED, "commander", "Support desk overloaded"),
+        (Action.WAVE_RESUMED, "commander", ""),
+        (Action.WAVE_ABORTED, "commander", "Wrong segment"),
+    ]
+    assert {e.incident_id for e in entries} == {running.campaign.incident_id}
+    assert audit_chain_verify().intact

@@ -12,6 +12,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from breachcomms.audit.models import Action
+from breachcomms.audit.services import audit_record
 from breachcomms.delivery import ledger
 from breachcomms.delivery.conf import setting
 from breachcomms.delivery.dispatch import ATTEMPT, DELIVERY, bucket_capacity, messages_per_second
@@ -38,6 +40,30 @@ class LaunchRefused(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+_AUDITED = {
+    WaveAction.Kind.LAUNCH: Action.WAVE_LAUNCHED,
+    WaveAction.Kind.PAUSE: Action.WAVE_PAUSED,
+    WaveAction.Kind.RESUME: Action.WAVE_RESUMED,
+    WaveAction.Kind.ABORT: Action.WAVE_ABORTED,
+    WaveAction.Kind.HALT: Action.WAVE_HALTED,
+    WaveAction.Kind.COMPLETE: Action.WAVE_COMPLETED,
+}
+
+
+def _act(wave: Wave, kind: WaveAction.Kind, by: Any = None, reason: str = "", **data: Any) -> None:
+    """Record what happened to a wave on the wave and on the audit trail."""
+    WaveAction.objects.create(
+        wave=wave, kind=kind, by=by if getattr(by, "is_authenticated", False) else None, reason=reason
+    )
+    audit_record(
+        action=_AUDITED[kind],
+        actor=by,
+        incident_id=wave.campaign.incident_id,
+        obj=wave,
+        data={"campaign": wave.campaign_id, "status": wave.status, "reason": reason, **data},
+    )
 
 
 def _require(user: Any) -> None:
@@ -79,7 +105,7 @@ def wave_launch(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {DELIVERY}")  # the claim query's plan depends on fresh statistics
     _start(wave, plan, created, now=now)
-    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.LAUNCH, by=user)
+    _act(wave, WaveAction.Kind.LAUNCH, user, summary=wave.launch_summary)
     return wave
 
 
@@ -118,7 +144,7 @@ def wave_pause(*, wave: Wave, user: Any, reason: str = "") -> Wave:
     wave.status = Wave.Status.PAUSED
     wave.halt_reason = ""
     wave.save(update_fields=["status", "halt_reason"])
-    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.PAUSE, by=user, reason=reason)
+    _act(wave, WaveAction.Kind.PAUSE, user, reason)
     return wave
 
 
@@ -132,7 +158,7 @@ def wave_resume(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
     wave.halt_reason = ""
     wave.tokens_at = now or timezone.now()
     wave.save(update_fields=["status", "halt_reason", "tokens_at"])
-    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.RESUME, by=user)
+    _act(wave, WaveAction.Kind.RESUME, user)
     return wave
 
 
@@ -150,7 +176,7 @@ def wave_abort(*, wave: Wave, user: Any, reason: str, now: datetime | None = Non
     cancelled = Delivery.objects.filter(wave=wave, status__in=[DeliveryStatus.PENDING, DeliveryStatus.QUEUED]).update(
         status=DeliveryStatus.CANCELLED, last_error=reason, finished_at=now, claim_token="", lease_until=None
     )
-    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.ABORT, by=user, reason=reason)
+    _act(wave, WaveAction.Kind.ABORT, user, reason)
     return cancelled
 
 
@@ -163,7 +189,7 @@ def wave_halt(*, wave_id: int, reason: str) -> bool:
     wave.status = Wave.Status.PAUSED
     wave.halt_reason = reason
     wave.save(update_fields=["status", "halt_reason"])
-    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.HALT, reason=reason)
+    _act(wave, WaveAction.Kind.HALT, reason=reason)
     return True
 
 
@@ -179,7 +205,7 @@ def wave_complete(*, wave_id: int, now: datetime | None = None) -> bool:
     wave.status = Wave.Status.COMPLETED
     wave.finished_at = now or timezone.now()
     wave.save(update_fields=["status", "finished_at"])
-    WaveAction.objects.create(wave=wave, kind=WaveAction.Kind.COMPLETE)
+    _act(wave, WaveAction.Kind.COMPLETE)
     return True
 
 
@@ -241,7 +267,7 @@ def suppression_add(
         normalized = normalized_address(channel, address)
     except InvalidValue as exc:
         raise ValueError(str(exc)) from None
-    suppression, _ = Suppression.objects.get_or_create(
+    suppression, created = Suppression.objects.get_or_create(
         incident=incident,
         channel=channel,
         address=normalized,
@@ -251,4 +277,12 @@ def suppression_add(
             "created_by": user if getattr(user, "is_authenticated", False) else None,
         },
     )
+    if created:
+        audit_record(
+            action=Action.SUPPRESSION_ADDED,
+            actor=user,
+            incident_id=incident.pk,
+            obj=suppression,
+            data={"channel": channel, "reason": reason, "source": source[:200]},
+        )
     return suppression
