@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_permission_codename
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path, reverse
@@ -21,8 +20,8 @@ from breachcomms.recipients import (
     incident_admin,  # noqa: F401 - registers the Incident admin
     views,
 )
-from breachcomms.recipients.contacts import InvalidValue, email_key, normalize_email, normalize_phone
 from breachcomms.recipients.models import Customer, CustomerImport, CustomerKey, ImportIssue
+from breachcomms.recipients.selectors import customer_known_as, customer_search
 
 ISSUES_SHOWN = 100
 
@@ -122,17 +121,6 @@ class CustomerImportAdmin(ReadOnlyAdmin):
         return context
 
 
-def contact_keys(term: str) -> list[str]:
-    """The normalized email and phone a search term may be, as stored in customer keys."""
-    keys: list[str] = []
-    if "@" in term:
-        with contextlib.suppress(InvalidValue):
-            keys.append(email_key(normalize_email(term)))
-    with contextlib.suppress(InvalidValue):
-        keys.append(normalize_phone(term, None).e164)
-    return keys
-
-
 def category_labels(codes: list[str]) -> str:
     return ", ".join(str(BY_CODE[code].label) for code in codes)
 
@@ -156,15 +144,7 @@ class CustomerAdmin(ReadOnlyAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
     ) -> tuple[QuerySet[Customer], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        keys = CustomerKey.objects.filter(customer=OuterRef("pk"))
-        match = Q(name__icontains=term) | Q(email__iexact=term) | Q(phone=term)
-        match |= Q(
-            Exists(keys.filter(Q(kind=CustomerKey.Kind.REFERENCE, value=term) | Q(value__in=contact_keys(term))))
-        )
-        return queryset.filter(match), False
+        return customer_search(queryset=queryset, term=search_term), False
 
     @admin.display(description=_("exposed data"))
     def exposure_list(self, obj: Customer) -> str:
@@ -182,4 +162,5 @@ class CustomerAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("known as"))
     def known_keys(self, obj: Customer) -> str:
-        return ", ".join(f"{key.get_kind_display()}: {key.value}" for key in obj.keys.order_by("kind", "value"))
+        kinds = dict(CustomerKey.Kind.choices)
+        return ", ".join(f"{kinds[kind]}: {value}" for kind, value in customer_known_as(customer=obj))

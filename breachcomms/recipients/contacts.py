@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.languages import get_official_languages
 from email_validator import EmailNotValidError, validate_email
-from phonenumbers import PhoneMetadata
+from phonenumbers import REGION_CODE_FOR_NON_GEO_ENTITY
 from phonenumbers import timezone as phone_timezone
-from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
+from breachcomms.recipients.phones import classify, parse_international, parse_national
+from breachcomms.recipients.phones import time_zones as phone_time_zones
 
 
 class InvalidValue(ValueError):
@@ -63,9 +65,6 @@ def email_key(email: str) -> str:
 
 # --- phone -------------------------------------------------------------------------------------
 
-_PHONE_PUNCTUATION = re.compile(r"[\s\-.()/]+")
-_E164_DIGITS = re.compile(r"\+[1-9][0-9]{6,14}")
-
 
 def _parse_phone(raw: str, region: str | None) -> phonenumbers.PhoneNumber:
     try:
@@ -74,31 +73,27 @@ def _parse_phone(raw: str, region: str | None) -> phonenumbers.PhoneNumber:
         raise InvalidValue(f"not a phone number ({exc._msg})") from None
 
 
-@dataclass(frozen=True)
-class Phone:
+class Phone(NamedTuple):
+    """A valid phone number: +<country_code><nsn>, its type and the region it belongs to."""
+
     e164: str
-    number: phonenumbers.PhoneNumber
+    country_code: int
+    nsn: str
     number_type: int
+    region: str  # ISO 3166-1 code; "" for non-geographic numbers (+800 …)
 
     @property
-    def region(self) -> str:
-        return phonenumbers.region_code_for_number(self.number) or ""
+    def number(self) -> phonenumbers.PhoneNumber:
+        return phonenumbers.parse(self.e164, None)
 
     @property
     def time_zone(self) -> str | None:
         """The phone's time zone when its number pins down exactly one (a US area code does).
 
-        The same answer as phonenumbers.timezone.time_zones_for_number, without computing the
-        number type a second time: geographical numbers are looked up by their longest known
-        prefix, the others (mobiles in most countries) by their country calling code.
+        phonenumbers.timezone.time_zones_for_number, without computing the number type again.
         """
-        geographical = phonenumbers.is_number_type_geographical(self.number_type, self.number.country_code or 0)
-        digits = self.e164[1:] if geographical else str(self.number.country_code)
-        for size in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
-            zones = TIMEZONE_DATA.get(digits[:size])
-            if zones is not None:
-                return zones[0] if len(zones) == 1 and zones[0] != phone_timezone.UNKNOWN_TIMEZONE else None
-        return None
+        zones = phone_time_zones(self.e164, self.country_code, self.number_type)
+        return zones[0] if len(zones) == 1 and zones[0] != phone_timezone.UNKNOWN_TIMEZONE else None
 
 
 def normalize_phone(raw: str, region: str | None) -> Phone:
@@ -107,45 +102,19 @@ def normalize_phone(raw: str, region: str | None) -> Phone:
     ``region`` (the customer's country) reads national formats such as ``070-123 45 67``.
     """
     value = raw.strip()
-    compact = _PHONE_PUNCTUATION.sub("", value)
-    number = _from_e164_digits(compact) if _E164_DIGITS.fullmatch(compact) and "(0)" not in value else None
-    if number is None:
+    parts = parse_international(value) if value.startswith("+") else None
+    if parts is None and region and not value.startswith("+"):
+        parts = parse_national(value, region)
+    if parts is None:
         number = _parse_phone(value, region)
-    # number_type() is what is_valid_number() computes; calling it once serves both needs.
-    kind = phonenumbers.number_type(number)
+        parts = (number.country_code or 0, phonenumbers.national_significant_number(number))
+    country_code, nsn = parts
+    kind, number_region = classify(country_code, nsn)
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         where = f" for {region}" if region and not value.startswith("+") else ""
         raise InvalidValue(f"not a valid phone number{where}")
-    return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), number, kind)
-
-
-def _from_e164_digits(compact: str) -> phonenumbers.PhoneNumber | None:
-    """Build the number for ``+<country code><national number>`` without the general parser.
-
-    Returns None (use the parser) where the parser does more than split digits: national numbers
-    with a leading zero (Italian style), numbers that may start with the country's national prefix
-    (the parser strips it: ``+1 1 201…``) and unknown country codes.
-    """
-    digits = compact[1:]
-    for size in (1, 2, 3):
-        code = int(digits[:size])
-        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
-            national = digits[size:]
-            if not national or national[0] == "0":
-                return None
-            prefix = _national_prefix_for_parsing(code)
-            if prefix is not None and prefix.match(national):
-                return None
-            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-    return None
-
-
-@lru_cache(maxsize=512)
-def _national_prefix_for_parsing(country_code: int) -> re.Pattern[str] | None:
-    region = phonenumbers.region_code_for_country_code(country_code)
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
-    pattern = metadata.national_prefix_for_parsing if metadata is not None else None
-    return re.compile(pattern) if pattern else None
+    region_code = number_region if number_region and number_region != REGION_CODE_FOR_NON_GEO_ENTITY else ""
+    return Phone(f"+{country_code}{nsn}", country_code, nsn, kind, region_code)
 
 
 # --- country, locale, time zone ------------------------------------------------------------------
@@ -221,7 +190,7 @@ def locale_for_country(country: str) -> str | None:
     return languages[0].replace("_", "-") if languages else None
 
 
-_ALL_ZONES = frozenset(zoneinfo.available_timezones())
+ALL_TIME_ZONES = frozenset(zoneinfo.available_timezones())
 # Countries with several zones: the one most of their people live in.
 _MAIN_ZONES = {
     "US": "America/New_York",
@@ -248,7 +217,7 @@ _MAIN_ZONES = {
 
 def normalize_time_zone(raw: str) -> str:
     value = raw.strip()
-    if value in _ALL_ZONES:
+    if value in ALL_TIME_ZONES:
         return value
     raise InvalidValue("not an IANA time zone such as Europe/Stockholm")
 
@@ -258,5 +227,5 @@ def time_zone_for_country(country: str) -> str | None:
     """The country's main IANA time zone."""
     if country in _MAIN_ZONES:
         return _MAIN_ZONES[country]
-    zones = [z for z in get_global("territory_zones").get(country, ()) if z in _ALL_ZONES]
+    zones = [z for z in get_global("territory_zones").get(country, ()) if z in ALL_TIME_ZONES]
     return zones[0] if len(zones) == 1 else (sorted(zones)[0] if zones else None)

@@ -1,22 +1,23 @@
 """Merge staged rows into customers, set-based.
 
-1. Cluster: rows sharing a normalized email or an E.164 phone, transitively, get the smallest
-   line number among them as ``cluster`` (label propagation in SQL, only over duplicated keys).
-2. Resolve: a cluster that shares an email or phone with existing customers belongs to the
-   oldest of them (several existing customers linked by the file are merged into it).
-3. Create: each remaining cluster becomes a new customer. Single-row clusters, nearly all rows
-   of a first import, are inserted with one INSERT … SELECT; the rest are merged in Python,
-   streamed in batches.
-4. Keys: every email, phone and external reference is recorded once per customer.
+1. Duplicates: rows sharing a normalized email (lower-cased) or an E.164 phone with another row
+   of the file get, transitively, the smallest line number among them as their cluster (label
+   propagation in SQL, over those rows only: a percent or two of a file).
+2. Existing: on an incident that already has customers, rows whose email or phone a customer
+   already has (as its own or as one of its other keys) are linked to it; a cluster that meets
+   several existing customers folds them into the oldest.
+3. Singles: every other row, nearly all rows of a first import, becomes a customer with one
+   INSERT … SELECT. Customer ids are reserved as a block: a row's customer is base + line.
+4. Groups: clusters of several rows and rows that add something to an existing customer are
+   folded in Python (folding.py); rows an existing customer already contains are skipped.
+5. Keys: emails, phones and references a customer has beyond its own email, phone and first
+   reference are recorded as its other keys.
 
 The SQL runs on PostgreSQL and on SQLite (≥ 3.33, for UPDATE … FROM).
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,13 +26,21 @@ from django.utils import timezone
 
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.risk import RiskRules
-from breachcomms.recipients.models import Customer, CustomerKey, StagedRow
+from breachcomms.recipients.folding import MERGE_FIELDS, GroupFolder, grouped_rows, merge_existing_customers
+from breachcomms.recipients.models import Customer, CustomerKey
+from breachcomms.recipients.staging import STAGING
 
-STAGED = StagedRow._meta.db_table
 CUSTOMER = Customer._meta.db_table
 KEY = CustomerKey._meta.db_table
-BATCH = 2000
-logger = logging.getLogger(__name__)
+DUPLICATES, MATCHES, CLUSTER_CUSTOMERS, LINKED, TOUCHED = (
+    "breachcomms_import_duplicates",
+    "breachcomms_import_matches",
+    "breachcomms_import_cluster_customers",
+    "breachcomms_import_linked",
+    "breachcomms_import_touched",
+)
+_WORK_TABLES = (DUPLICATES, MATCHES, CLUSTER_CUSTOMERS, LINKED, TOUCHED)
+_CUSTOMER_COLUMNS = "name, email, phone, country, subdivision, locale, language, time_zone, external_refs, accounts"
 
 
 @dataclass
@@ -41,112 +50,39 @@ class MergeResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _execute(sql: str, params: list[Any]) -> int:
+def _execute(sql: str, params: list[Any] | None = None) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, params or [])
         return cursor.rowcount
 
 
-def cluster_rows(import_id: int) -> int:
-    """Give rows linked by email or phone one cluster label; returns the passes it took."""
-    passes = 0
-    while True:
-        passes += 1
-        changed = 0
-        for column in ("email_key", "phone"):
-            changed += _execute(
-                f"""UPDATE {STAGED} SET cluster = g.c
-                FROM (SELECT {column} AS k, MIN(cluster) AS c FROM {STAGED}
-                      WHERE customer_import_id = %s AND {column} <> ''
-                      GROUP BY {column} HAVING COUNT(*) > 1) AS g
-                WHERE {STAGED}.customer_import_id = %s AND {STAGED}.{column} = g.k
-                  AND {STAGED}.cluster > g.c""",  # noqa: S608 - fixed identifiers
-                [import_id, import_id],
-            )
-        if not changed:
-            return passes
-
-
-def _links_sql() -> str:
-    return f"""SELECT s.cluster AS cluster, k.customer_id AS customer_id
-        FROM {STAGED} s JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'email' AND k.value = s.email_key
-        WHERE s.customer_import_id = %s AND s.email_key <> ''
-        UNION
-        SELECT s.cluster, k.customer_id
-        FROM {STAGED} s JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'phone' AND k.value = s.phone
-        WHERE s.customer_import_id = %s AND s.phone <> ''"""  # noqa: S608
-
-
-def resolve_existing(import_id: int, incident_id: int, rules: RiskRules) -> int:
-    """Point clusters at the existing customers they match; returns how many customers merged."""
-    link_params = [incident_id, import_id, incident_id, import_id]
+def _scalar(sql: str, params: list[Any] | None = None) -> Any:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT cluster, customer_id FROM ({_links_sql()}) AS l
-            WHERE cluster IN (SELECT cluster FROM ({_links_sql()}) AS m
-                              GROUP BY cluster HAVING COUNT(DISTINCT customer_id) > 1)
-            ORDER BY cluster, customer_id""",  # noqa: S608
-            link_params + link_params,
-        )
-        conflicts: dict[int, list[int]] = {}
-        for cluster, customer_id in cursor.fetchall():
-            conflicts.setdefault(cluster, []).append(customer_id)
-    linked = 0
-    for customer_ids in conflicts.values():
-        linked += merge_existing_customers(customer_ids, rules)
-    _execute(
-        f"""UPDATE {STAGED} SET customer_id = m.customer_id
-        FROM (SELECT cluster, MIN(customer_id) AS customer_id FROM ({_links_sql()}) AS l GROUP BY cluster) AS m
-        WHERE {STAGED}.customer_import_id = %s AND {STAGED}.cluster = m.cluster""",  # noqa: S608
-        [*link_params, import_id],
-    )
-    return linked
+        cursor.execute(sql, params or [])
+        return cursor.fetchone()[0]
 
 
-def merge_existing_customers(customer_ids: list[int], rules: RiskRules) -> int:
-    """Fold several existing customers into the oldest; returns how many were folded in."""
-    customers = list(Customer.objects.filter(id__in=customer_ids).order_by("id"))
-    if len(customers) < 2:
-        return 0
-    target, *others = customers
-    for other in others:
-        _fold(target, other.__dict__)
-        CustomerKey.objects.filter(customer=other).exclude(
-            kind=CustomerKey.Kind.REFERENCE, value__in=target.external_refs
-        ).update(customer=target)
-        other.delete()
-    target.risk_tier, target.risk_basis_flags = rules.classify(target.exposure_flags)
-    target.save()
-    return len(others)
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
 
 
-def reserve_customer_ids(import_id: int) -> int:
-    """Reserve a block of customer ids and return its base: a new cluster's id is base + cluster.
-
-    Clusters are line numbers, so no row needs an UPDATE to learn its customer's id. Unused ids
-    (rejected or merged lines) leave gaps, which cost nothing.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(line), 0) FROM {STAGED} WHERE customer_import_id = %s", [import_id])  # noqa: S608
-        (max_line,) = cursor.fetchone()
-        if connection.vendor == "postgresql":
-            # The lock keeps other merges from taking ids between nextval and setval.
-            cursor.execute(f"LOCK TABLE {CUSTOMER} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{CUSTOMER}', 'id'))")
-            (base,) = cursor.fetchone()
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{CUSTOMER}', 'id'), %s)", [base + max_line])
-        else:
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CUSTOMER}")  # noqa: S608
-            (base,) = cursor.fetchone()
-    return int(base)
+def _analyze(table: str, columns: str = "") -> None:
+    if _postgres():
+        # Temporary tables are never analyzed automatically; the planner needs their size (and
+        # the number of distinct keys, for the staging table).
+        _execute(f"ANALYZE {table} {columns}")
 
 
-def _customer_id_sql(base: int) -> str:
-    return f"COALESCE(s.customer_id, {int(base)} + s.cluster)"
+def _drop_work_tables() -> None:
+    for table in _WORK_TABLES:
+        _execute(f"DROP TABLE IF EXISTS {table}")
 
 
-_SINGLE = f"""NOT EXISTS (SELECT 1 FROM {STAGED} t
-    WHERE t.customer_import_id = s.customer_import_id AND t.cluster = s.cluster AND t.line <> s.line)"""  # noqa: S608
+def _elements_sql(column: str) -> tuple[str, str, str]:
+    """(FROM item, value, 1-based position) for the elements of a JSON array of strings."""
+    if _postgres():
+        return f"jsonb_array_elements_text({column}) WITH ORDINALITY AS e(value, position)", "e.value", "e.position"
+    return f"json_each({column}) AS e", "e.value", "e.key + 1"
 
 
 def tier_sql(rules: RiskRules) -> tuple[str, str, list[int]]:
@@ -161,163 +97,234 @@ def tier_sql(rules: RiskRules) -> tuple[str, str, list[int]]:
     return tier, basis, [rules.high, rules.medium, rules.high, rules.high, rules.medium, rules.medium]
 
 
-def insert_single_row_customers(import_id: int, incident_id: int, rules: RiskRules, base: int) -> int:
-    """Create the customers of single-row new clusters with one INSERT … SELECT."""
+# --- 1. duplicates within the file ----------------------------------------------------------------
+
+
+def find_duplicates() -> None:
+    """Rows that share an email or phone with another row of the file, clustered transitively."""
+    _execute(
+        f"""CREATE TEMPORARY TABLE {DUPLICATES} AS
+        SELECT r.line AS line, r.email_key AS email_key, r.phone AS phone, r.line AS cluster FROM {STAGING} r
+        WHERE (r.email <> '' AND r.email_key IN (SELECT email_key FROM {STAGING} WHERE email <> ''
+                                                 GROUP BY email_key HAVING COUNT(*) > 1))
+           OR (r.phone <> '' AND r.phone IN (SELECT phone FROM {STAGING} WHERE phone <> ''
+                                             GROUP BY phone HAVING COUNT(*) > 1))"""  # noqa: S608 - fixed names
+    )
+    _analyze(DUPLICATES)
+    while True:
+        changed = 0
+        for column in ("email_key", "phone"):
+            changed += _execute(
+                f"""UPDATE {DUPLICATES} SET cluster = g.c
+                FROM (SELECT {column} AS k, MIN(cluster) AS c FROM {DUPLICATES} WHERE {column} <> ''
+                      GROUP BY {column} HAVING COUNT(*) > 1) AS g
+                WHERE {DUPLICATES}.{column} = g.k AND {DUPLICATES}.cluster > g.c"""  # noqa: S608
+            )
+        if not changed:
+            return
+
+
+# --- 2. existing customers -------------------------------------------------------------------------
+
+
+def incident_has_customers(incident_id: int) -> bool:
+    return bool(_scalar(f"SELECT EXISTS (SELECT 1 FROM {CUSTOMER} WHERE incident_id = %s)", [incident_id]))  # noqa: S608
+
+
+def find_matches(incident_id: int) -> None:
+    """Each row that meets an existing customer of the incident, with that customer (repeats allowed)."""
+    _execute(
+        f"""CREATE TEMPORARY TABLE {MATCHES} AS
+        SELECT r.line AS line, c.id AS customer_id FROM {STAGING} r
+            JOIN {CUSTOMER} c ON c.incident_id = %s AND c.email <> '' AND lower(c.email) = r.email_key
+            WHERE r.email <> ''
+        UNION ALL SELECT r.line, c.id FROM {STAGING} r
+            JOIN {CUSTOMER} c ON c.incident_id = %s AND c.phone <> '' AND c.phone = r.phone
+            WHERE r.phone <> ''
+        UNION ALL SELECT r.line, k.customer_id FROM {STAGING} r
+            JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'email' AND k.value = r.email_key
+            WHERE r.email <> ''
+        UNION ALL SELECT r.line, k.customer_id FROM {STAGING} r
+            JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'phone' AND k.value = r.phone
+            WHERE r.phone <> ''""",  # noqa: S608
+        [incident_id] * 4,
+    )
+    _analyze(MATCHES)
+
+
+def link_existing(rules: RiskRules) -> int:
+    """Fold existing customers that one cluster meets into the oldest; returns how many were folded."""
+    _execute(
+        f"""CREATE TEMPORARY TABLE {CLUSTER_CUSTOMERS} AS
+        SELECT DISTINCT COALESCE(d.cluster, m.line) AS cluster, m.customer_id AS customer_id
+        FROM {MATCHES} m LEFT JOIN {DUPLICATES} d ON d.line = m.line"""  # noqa: S608
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT cluster, customer_id FROM {CLUSTER_CUSTOMERS}
+            WHERE cluster IN (SELECT cluster FROM {CLUSTER_CUSTOMERS} GROUP BY cluster HAVING COUNT(*) > 1)
+            ORDER BY cluster, customer_id"""  # noqa: S608
+        )
+        conflicts: dict[int, list[int]] = {}
+        for cluster, customer_id in cursor.fetchall():
+            conflicts.setdefault(cluster, []).append(customer_id)
+    # The oldest (smallest id) survives each fold, so MIN(customer_id) below stays right.
+    return sum(merge_existing_customers(ids, rules) for ids in conflicts.values())
+
+
+def collect_linked(*, existing: bool) -> None:
+    """The rows that are not simply new customers: duplicates and rows meeting existing customers."""
+    if existing:
+        rows = f"""SELECT r.line AS line, COALESCE(d.cluster, r.line) AS cluster, x.customer_id AS customer_id
+            FROM {STAGING} r LEFT JOIN {DUPLICATES} d ON d.line = r.line
+            LEFT JOIN (SELECT cluster, MIN(customer_id) AS customer_id FROM {CLUSTER_CUSTOMERS} GROUP BY cluster) x
+                ON x.cluster = COALESCE(d.cluster, r.line)
+            WHERE d.line IS NOT NULL OR x.cluster IS NOT NULL"""  # noqa: S608
+    else:
+        rows = f"SELECT line, cluster, CAST(NULL AS BIGINT) AS customer_id FROM {DUPLICATES}"  # noqa: S608
+    _execute(
+        f"""CREATE TEMPORARY TABLE {LINKED} AS
+        SELECT line, cluster, customer_id, COUNT(*) OVER (PARTITION BY cluster) AS cluster_rows FROM ({rows}) AS l"""  # noqa: S608
+    )
+    _analyze(LINKED)
+
+
+# --- 3. new customers ------------------------------------------------------------------------------
+
+
+def reserve_customer_ids() -> int:
+    """Reserve a block of customer ids and return its base: a new cluster's id is base + cluster.
+
+    Clusters are line numbers, so no row needs an UPDATE to learn its customer's id. Unused ids
+    (rejected or merged lines) leave gaps, which cost nothing.
+    """
+    max_line = _scalar(f"SELECT COALESCE(MAX(line), 0) FROM {STAGING}")  # noqa: S608
+    if not _postgres():
+        return int(_scalar(f"SELECT COALESCE(MAX(id), 0) FROM {CUSTOMER}"))  # noqa: S608
+    # merge_staged's lock keeps other merges from taking ids between nextval and setval.
+    base = _scalar(f"SELECT nextval(pg_get_serial_sequence('{CUSTOMER}', 'id'))")
+    _execute(f"SELECT setval(pg_get_serial_sequence('{CUSTOMER}', 'id'), %s)", [base + max_line])
+    return int(base)
+
+
+def insert_single_row_customers(incident_id: int, rules: RiskRules, base: int) -> int:
+    """Create the customers of rows linked to nothing, with one INSERT … SELECT."""
     tier, basis, params = tier_sql(rules)
     now = timezone.now()
-    columns = "name, email, phone, country, subdivision, locale, language, time_zone, external_refs, accounts"
-    return _execute(
-        f"""INSERT INTO {CUSTOMER} (id, incident_id, {columns}, exposure_flags, risk_tier, risk_basis_flags,
-                attributes, created_at, updated_at)
-        SELECT {int(base)} + s.cluster, %s, {columns}, exposure_flags, {tier}, {basis}, attributes, %s, %s
-        FROM {STAGED} s WHERE s.customer_import_id = %s AND s.customer_id IS NULL AND {_SINGLE}""",  # noqa: S608
-        [incident_id, *params, now, now, import_id],
+    created = _execute(
+        f"""INSERT INTO {CUSTOMER} (id, incident_id, {_CUSTOMER_COLUMNS}, exposure_flags, risk_tier,
+                risk_basis_flags, attributes, created_at, updated_at)
+        SELECT {int(base)} + r.line, %s, {_CUSTOMER_COLUMNS}, exposure_flags, {tier}, {basis}, attributes, %s, %s
+        FROM {STAGING} r WHERE NOT EXISTS (SELECT 1 FROM {LINKED} l WHERE l.line = r.line)""",  # noqa: S608
+        [incident_id, *params, now, now],
     )
-
-
-def _union(into: list[str], values: list[str]) -> None:
-    for value in values:
-        if value not in into:
-            into.append(value)
-
-
-_FIRST_WINS = ("name", "email", "phone", "country", "subdivision", "locale", "language", "time_zone")
-
-
-def _fold(customer: Customer, row: dict[str, Any]) -> None:
-    """Merge one row's values into a customer: blanks are filled, lists and flags united."""
-    for name in _FIRST_WINS:
-        if not getattr(customer, name) and row[name]:
-            setattr(customer, name, row[name])
-    _union(customer.external_refs, row["external_refs"])
-    _union(customer.accounts, row["accounts"])
-    customer.exposure_flags |= row["exposure_flags"]
-    for key, value in row["attributes"].items():
-        customer.attributes.setdefault(key, value)
-
-
-_MERGE_FIELDS = [*_FIRST_WINS, "external_refs", "accounts", "exposure_flags", "attributes"]
-
-
-def _snapshot(customer: Customer) -> str:
-    """The merged fields' values, comparable before and after folding rows in."""
-    return repr([getattr(customer, name) for name in _MERGE_FIELDS])
-
-
-def _decoded(value: Any) -> Any:
-    # PostgreSQL returns JSON columns decoded, SQLite as text.
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _grouped_rows(import_id: int, base: int) -> Iterator[list[dict[str, Any]]]:
-    """Rows of multi-row or existing clusters, grouped by customer, streamed."""
-    fields = ", ".join(f"s.{name}" for name in _MERGE_FIELDS)
-    sql = f"""SELECT {_customer_id_sql(base)}, s.customer_id IS NULL, {fields} FROM {STAGED} s
-        WHERE s.customer_import_id = %s AND (s.customer_id IS NOT NULL OR NOT {_SINGLE})
-        ORDER BY 1, s.line"""  # noqa: S608
-    group: list[dict[str, Any]] = []
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, [import_id])
-        while batch := cursor.fetchmany(BATCH):
-            for customer_id, new, *values in batch:
-                row = dict(zip(_MERGE_FIELDS, values, strict=True))
-                for name in ("external_refs", "accounts", "attributes"):
-                    row[name] = _decoded(row[name])
-                row["customer_id"], row["new_customer"] = customer_id, bool(new)
-                if group and group[0]["customer_id"] != customer_id:
-                    yield group
-                    group = []
-                group.append(row)
-    if group:
-        yield group
-
-
-def merge_grouped_rows(import_id: int, incident_id: int, rules: RiskRules, base: int) -> int:
-    """Create or update the customers of multi-row and existing clusters; returns how many new."""
-    created = 0
-    new: list[Customer] = []
-    existing_groups: list[list[dict[str, Any]]] = []
-
-    def flush_existing() -> None:
-        by_id = Customer.objects.in_bulk([g[0]["customer_id"] for g in existing_groups])
-        changed = []
-        for group in existing_groups:
-            customer = by_id[group[0]["customer_id"]]
-            before = _snapshot(customer)
-            for row in group:
-                _fold(customer, row)
-            customer.risk_tier, customer.risk_basis_flags = rules.classify(customer.exposure_flags)
-            after = _snapshot(customer)
-            if before != after:
-                customer.updated_at = timezone.now()
-                changed.append(customer)
-        Customer.objects.bulk_update(changed, [*_MERGE_FIELDS, "risk_tier", "risk_basis_flags", "updated_at"])
-        existing_groups.clear()
-
-    for group in _grouped_rows(import_id, base):
-        if group[0]["new_customer"]:
-            customer = Customer(
-                id=group[0]["customer_id"], incident_id=incident_id, external_refs=[], accounts=[], attributes={}
-            )
-            for row in group:
-                _fold(customer, row)
-            customer.risk_tier, customer.risk_basis_flags = rules.classify(customer.exposure_flags)
-            new.append(customer)
-            if len(new) >= BATCH:
-                created += len(Customer.objects.bulk_create(new))
-                new.clear()
-        else:
-            existing_groups.append(group)
-            if len(existing_groups) >= BATCH:
-                flush_existing()
-    if new:
-        created += len(Customer.objects.bulk_create(new))
-    if existing_groups:
-        flush_existing()
+    elements, value, position = _elements_sql("r.external_refs")
+    several = "jsonb_array_length(external_refs) > 1" if _postgres() else "json_array_length(external_refs) > 1"
+    _execute(
+        f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
+        SELECT DISTINCT %s, {int(base)} + r.line, 'ref', {value}
+        FROM (SELECT line, external_refs FROM {STAGING} WHERE {several}) r, {elements}
+        WHERE {position} > 1 AND NOT EXISTS (SELECT 1 FROM {LINKED} l WHERE l.line = r.line)""",  # noqa: S608
+        [incident_id],
+    )
     return created
 
 
-def record_keys(import_id: int, incident_id: int, base: int) -> None:
-    """Record each row's email, phone and references as keys of its customer (once each).
+# --- 4. groups -----------------------------------------------------------------------------------
 
-    Keys of new customers cannot exist yet (their cluster matched no key, and merges are serialized
-    by the lock taken in reserve_customer_ids), so they skip the cost of ON CONFLICT.
-    """
-    customer_id = _customer_id_sql(base)
-    unnest = (
-        "jsonb_array_elements_text(s.external_refs) AS r(value)"
-        if connection.vendor == "postgresql"
-        else "json_each(s.external_refs) AS r"
+
+def _unchanged_sql() -> str:
+    """A condition: row r adds nothing to existing customer c (not even a key). PostgreSQL only."""
+    fields = " AND ".join(f"(c.{name} <> '' OR r.{name} = '')" for name in MERGE_FIELDS[:8])
+    return f"""{fields}
+        AND (r.exposure_flags & ~c.exposure_flags) = 0
+        AND c.accounts @> r.accounts AND c.external_refs @> r.external_refs
+        AND c.attributes ?& ARRAY(SELECT jsonb_object_keys(r.attributes))
+        AND (r.email = '' OR lower(c.email) = r.email_key OR EXISTS (SELECT 1 FROM {KEY} k
+             WHERE k.incident_id = c.incident_id AND k.kind = 'email' AND k.value = r.email_key))
+        AND (r.phone = '' OR c.phone = r.phone OR EXISTS (SELECT 1 FROM {KEY} k
+             WHERE k.incident_id = c.incident_id AND k.kind = 'phone' AND k.value = r.phone))"""  # noqa: S608
+
+
+def collect_touched(base: int) -> None:
+    """The linked rows that change something, with their customer (existing or base + cluster)."""
+    skip = ""
+    if _postgres():
+        skip = f"""AND NOT (l.customer_id IS NOT NULL AND l.cluster_rows = 1
+            AND EXISTS (SELECT 1 FROM {CUSTOMER} c WHERE c.id = l.customer_id AND {_unchanged_sql()}))"""  # noqa: S608
+    # The staged values come along, so the steps after this one never read the whole file again.
+    values = ", ".join(f"r.{name} AS {name}" for name in (*MERGE_FIELDS, "email_key"))
+    _execute(
+        f"""CREATE TEMPORARY TABLE {TOUCHED} AS
+        SELECT l.line AS line, COALESCE(l.customer_id, {int(base)} + l.cluster) AS customer_id,
+               CASE WHEN l.customer_id IS NULL THEN 1 ELSE 0 END AS new, {values}
+        FROM {LINKED} l JOIN {STAGING} r ON r.line = l.line WHERE 1 = 1 {skip}"""  # noqa: S608
     )
-    sources = [
-        ("'email'", "s.email_key", "", "s.email_key <> ''"),
-        ("'phone'", "s.phone", "", "s.phone <> ''"),
-        ("'ref'", "r.value", f", {unnest}", "TRUE"),
-    ]
-    for kind, value, join, condition in sources:
-        for existing, conflict in (("IS NULL", ""), ("IS NOT NULL", "ON CONFLICT DO NOTHING")):
-            _execute(
-                f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
-                SELECT DISTINCT %s, {customer_id}, {kind}, {value} FROM {STAGED} s{join}
-                WHERE s.customer_import_id = %s AND s.customer_id {existing} AND {condition} {conflict}""",  # noqa: S608
-                [incident_id, import_id],
-            )
+    _analyze(TOUCHED)
 
 
-def merge_staged(import_id: int, incident_id: int, rules: RiskRules) -> MergeResult:
-    """Run the whole merge for one import (call inside a transaction)."""
+def merge_groups(incident_id: int, rules: RiskRules) -> int:
+    """Create or update the customers of touched rows; returns how many were created."""
+    folder = GroupFolder(incident_id, rules)
+    fields = ", ".join(f"t.{name}" for name in MERGE_FIELDS)
+    sql = f"SELECT t.customer_id, t.new, {fields} FROM {TOUCHED} t ORDER BY t.customer_id, t.line"  # noqa: S608
+    for group in grouped_rows(sql, []):
+        folder.add(group)
+    return folder.finish()
+
+
+# --- 5. other keys ---------------------------------------------------------------------------------
+
+
+def record_other_keys(incident_id: int) -> None:
+    """Emails, phones and references of touched customers beyond their own, as their other keys."""
+    contacts = (("email", "t.email_key", "lower(c.email)"), ("phone", "t.phone", "c.phone"))
+    for kind, value, own in contacts:
+        _execute(
+            f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
+            SELECT DISTINCT %s, c.id, '{kind}', {value} FROM {TOUCHED} t JOIN {CUSTOMER} c ON c.id = t.customer_id
+            WHERE {value} <> '' AND {value} <> {own}
+            ON CONFLICT DO NOTHING""",  # noqa: S608
+            [incident_id],
+        )
+    elements, ref, position = _elements_sql("c.external_refs")
+    _execute(
+        f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
+        SELECT DISTINCT %s, c.id, 'ref', {ref} FROM (SELECT DISTINCT customer_id FROM {TOUCHED}) t
+            JOIN {CUSTOMER} c ON c.id = t.customer_id, {elements}
+        WHERE {position} > 1
+        ON CONFLICT DO NOTHING""",  # noqa: S608
+        [incident_id],
+    )
+
+
+def merge_staged(incident_id: int, rules: RiskRules) -> MergeResult:
+    """Run the whole merge of the staging table (call inside a transaction)."""
     timer = PhaseTimer()
-    with timer("cluster"):
-        cluster_rows(import_id)
-    with timer("resolve existing"):
-        linked = resolve_existing(import_id, incident_id, rules)
+    _drop_work_tables()
+    if _postgres():
+        # One merge at a time: what this one sees of existing customers must stay true until it
+        # commits (other writers wait; readers do not).
+        _execute(f"LOCK TABLE {CUSTOMER} IN SHARE ROW EXCLUSIVE MODE")
+    with timer("analyze"):
+        _analyze(STAGING, "(line, email_key, phone)")
+    with timer("duplicates"):
+        find_duplicates()
+    linked = 0
+    existing = incident_has_customers(incident_id)
+    if existing:
+        with timer("existing customers"):
+            find_matches(incident_id)
+            linked = link_existing(rules)
+    collect_linked(existing=existing)
     with timer("reserve ids"):
-        base = reserve_customer_ids(import_id)
-    with timer("insert single-row customers"):
-        created = insert_single_row_customers(import_id, incident_id, rules, base)
+        base = reserve_customer_ids()
+    with timer("single-row customers"):
+        created = insert_single_row_customers(incident_id, rules, base)
     with timer("merge groups"):
-        created += merge_grouped_rows(import_id, incident_id, rules, base)
-    with timer("record keys"):
-        record_keys(import_id, incident_id, base)
-    logger.info("import %s merged: %s", import_id, timer)
+        collect_touched(base)
+        created += merge_groups(incident_id, rules)
+    with timer("other keys"):
+        record_other_keys(incident_id)
+    _drop_work_tables()
     return MergeResult(customers_created=created, customers_linked=linked, timings=timer.seconds)

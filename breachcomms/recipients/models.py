@@ -13,9 +13,20 @@ from breachcomms.incidents.risk import RiskTier
 
 
 class Customer(models.Model):
-    """One affected person. Rows of an import that share an email or a phone merge into one."""
+    """One affected person. Rows of an import that share an email or a phone merge into one.
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="customers")
+    A customer is found by its email (case-insensitive: ``lower(email)``), its phone and its first
+    external reference through indexes on this table (migration 0003; hash indexes on
+    PostgreSQL), and by any other email, phone or reference it was known by through its
+    ``CustomerKey`` rows. ``selectors.customer_search`` does both.
+    """
+
+    # No database constraint and no index of its own: a million-customer import should not pay
+    # for a per-row foreign-key check, the import itself checks the incident, deletion goes
+    # through the ORM's cascade, and customer_segment_idx (incident first) serves every lookup.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="customers", db_constraint=False, db_index=False
+    )
     name = models.CharField(_("name"), max_length=200, blank=True)
     email = models.CharField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone (E.164)"), max_length=16, blank=True)
@@ -53,9 +64,12 @@ class Customer(models.Model):
 
 
 class CustomerKey(models.Model):
-    """A normalized email, phone or external reference that identifies a customer in an incident.
+    """Another email, phone or external reference a customer is known by, besides its own.
 
-    Merging and support lookups go through these: a customer keeps every address it was known by.
+    A customer's own email, phone and first reference are found through indexes on the customer
+    table; these rows hold the rest (addresses of rows merged into it, further references), so
+    merging and support lookups find a customer by everything it was ever known by. Emails are
+    stored as ``lower(email)``, phones in E.164.
     """
 
     class Kind(models.TextChoices):
@@ -184,39 +198,3 @@ class ImportIssue(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
-
-
-class StagedRow(models.Model):
-    """A validated row waiting to be merged into customers; deleted when its import finishes.
-
-    ``cluster`` is the smallest line number of the rows it shares an email or phone with
-    (transitively); ``customer_id`` is the existing customer that cluster matched, if any.
-    """
-
-    customer_import = models.ForeignKey(CustomerImport, on_delete=models.CASCADE, related_name="+")
-    line = models.IntegerField()
-    cluster = models.IntegerField()
-    customer_id = models.BigIntegerField(null=True)
-    name = models.CharField(max_length=200)
-    email = models.CharField(max_length=254)
-    email_key = models.CharField(max_length=254)
-    phone = models.CharField(max_length=16)
-    country = models.CharField(max_length=2)
-    subdivision = models.CharField(max_length=6)
-    locale = models.CharField(max_length=35)
-    language = models.CharField(max_length=8)
-    time_zone = models.CharField(max_length=64)
-    external_refs = models.JSONField(default=list)
-    accounts = models.JSONField(default=list)
-    exposure_flags = models.BigIntegerField()
-    attributes = models.JSONField(default=dict)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["customer_import", "email_key"], name="staged_email_idx"),
-            models.Index(fields=["customer_import", "phone"], name="staged_phone_idx"),
-            models.Index(fields=["customer_import", "cluster"], name="staged_cluster_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"line {self.line}"

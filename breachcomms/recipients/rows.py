@@ -1,7 +1,9 @@
 """From one raw import row to the values a customer is made of, with every problem named.
 
-``RowNormalizer`` is built once per import (from the header and the incident's settings) and
-then applied to each row; it is picklable so worker processes can run it.
+``RowNormalizer`` is built once per import (from the incident's settings) and then applied to
+each row; it is picklable so worker processes can run it. It remembers what it decided about
+values that repeat across rows (countries, locales, exposure lists), in bounded caches: a million
+rows name a few hundred distinct ones.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from typing import Any
 
 from breachcomms.incidents.categories import category_for
 from breachcomms.recipients.contacts import (
+    ALL_TIME_ZONES,
     InvalidValue,
-    email_key,
+    Phone,
     locale_for_country,
     normalize_country,
     normalize_email,
     normalize_locale,
     normalize_phone,
-    normalize_time_zone,
     time_zone_for_country,
 )
 
@@ -68,7 +70,22 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 _HEADER_KEY = re.compile(r"[\s\-._]+")
 _ALIAS_TO_FIELD = {alias: name for name, aliases in HEADER_ALIASES.items() for alias in aliases}
 _LIST_SPLIT = re.compile(r"\s*[|;,]\s*")
-_SPACES = re.compile(r"\s+")
+# The raw fields a row is normalized from, in this order (``RowNormalizer.normalize``'s ``raw``).
+RAW_FIELDS = (
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "country",
+    "subdivision",
+    "locale",
+    "time_zone",
+    "external_ref",
+    "accounts",
+    "exposures",
+)
+CACHE_LIMIT = 20_000  # entries per cache; cleared when full, so memory stays bounded
 
 
 def canonical_field(header: str) -> str | None:
@@ -88,12 +105,11 @@ class Issue:
 
 @dataclass
 class StagedValues:
-    """A valid row, ready for the staging table."""
+    """A valid row, ready for the staging table (fields in the staging table's column order)."""
 
     line: int
     name: str
     email: str
-    email_key: str
     phone: str
     country: str
     subdivision: str
@@ -112,37 +128,93 @@ class RowResult:
     issues: list[Issue] = field(default_factory=list)
 
 
+Staged = tuple[int, str, str, str, str, str, str, str, str, list[str], list[str], int, dict[str, str]]
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, list):
         return [str(v).strip() for v in value if str(v).strip()]
     text = str(value).strip()
-    return [v for v in _LIST_SPLIT.split(text) if v] if text else []
+    if not text:
+        return []
+    if "|" not in text and ";" not in text and "," not in text:
+        return [text]
+    return [v for v in _LIST_SPLIT.split(text) if v]
 
 
 def _text(value: Any) -> str:
-    if value is None:
+    """The value as one line of text: whitespace runs become one space, ends trimmed."""
+    if value.__class__ is str:
+        # str.split() and the regex \s agree on what whitespace is (both use str.isspace).
+        return " ".join(value.split()) if value else ""
+    if value is None or isinstance(value, (list, dict)):
         return ""
-    if isinstance(value, (list, dict)):
-        return ""
-    return _SPACES.sub(" ", str(value)).strip()
+    return " ".join(str(value).split())
 
 
-def _is_clean_text(row: dict[str, Any]) -> bool:
-    """False when a value holds bytes that were not UTF-8 (kept as surrogates by the reader)."""
-    values = [*row.values(), *row.get("attributes", {}).values()]
+def unusable_text(values: Any) -> str:
+    """Why a row's text cannot be stored (bytes that were not UTF-8, NUL characters), or ""."""
     for value in values:
-        if isinstance(value, str) and not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
+        if isinstance(value, dict):
+            problem = unusable_text([*value.keys(), *value.values()])
+        elif isinstance(value, list):
+            problem = unusable_text(value)
+        elif isinstance(value, str):
+            problem = _unusable_string(value)
+        else:
+            continue
+        if problem:
+            return problem
+    return ""
+
+
+def _unusable_string(value: str) -> str:
+    if "\x00" in value:
+        return "the row contains a NUL character, which cannot be stored; remove it and import the row again"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "the row has bytes that are not UTF-8; save the file as UTF-8 and import it again"
+    return ""
 
 
 def _excerpt(value: str) -> str:
     return value if len(value) <= 120 else value[:117] + "..."
+
+
+def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    return cache
+
+
+def _country(raw: str) -> tuple[str, str]:
+    try:
+        return normalize_country(raw), ""
+    except InvalidValue as exc:
+        return "", f"country dropped: {exc}"
+
+
+def _locale(raw: str) -> tuple[str, str]:
+    try:
+        return normalize_locale(raw), ""
+    except InvalidValue as exc:
+        return "", f"locale dropped: {exc}"
+
+
+def _exposures(value: Any) -> tuple[int, tuple[str, ...]]:
+    flags = 0
+    unknown: list[str] = []
+    for item in _as_list(value):
+        category = category_for(item)
+        if category is None:
+            unknown.append(item)
+        else:
+            flags |= category.flag
+    return flags, tuple(unknown)
 
 
 class RowNormalizer:
@@ -150,47 +222,51 @@ class RowNormalizer:
 
     def __init__(self, default_locale: str) -> None:
         self.default_locale = default_locale
+        self._countries: dict[str, tuple[str, str]] = {}
+        self._locales: dict[str, tuple[str, str]] = {}
+        self._defaults: dict[str, tuple[str, str]] = {}  # country → (locale, time zone)
+        self._exposures: dict[str, tuple[int, tuple[str, ...]]] = {}
 
     def __call__(self, line: int, row: dict[str, Any]) -> RowResult:
+        """Normalize a row given as {field: value, "attributes": {header: value}}."""
+        problem = unusable_text([*row.values(), *row.get("attributes", {}).values()])
+        if problem:
+            return RowResult(None, [Issue(line, "error", "", problem)])
+        staged, issues = self.normalize(line, tuple(row.get(name) for name in RAW_FIELDS), row.get("attributes"))
+        return RowResult(StagedValues(*staged) if staged is not None else None, issues)
+
+    def _country_defaults(self, country: str) -> tuple[str, str]:
+        hit = self._defaults.get(country)
+        if hit is None:
+            locale = locale_for_country(country) or self.default_locale
+            hit = _bounded(self._defaults)[country] = (locale, time_zone_for_country(country) or "UTC")
+        return hit
+
+    def normalize(self, line: int, raw: tuple[Any, ...], attributes: Any) -> tuple[Staged | None, list[Issue]]:
+        """The staged values of one row (None if rejected) and its issues; ``raw`` in RAW_FIELDS order."""
+        (name, first_name, last_name, raw_email, raw_phone, raw_country) = raw[:6]
+        (raw_sub, raw_locale, raw_zone, refs, accounts, exposures) = raw[6:]
         issues: list[Issue] = []
-
-        def warn(field_name: str, message: str, value: str = "") -> None:
-            issues.append(Issue(line, "warning", field_name, message, _excerpt(value)))
-
-        if not _is_clean_text(row):
-            return RowResult(
-                None,
-                [
-                    Issue(
-                        line,
-                        "error",
-                        "",
-                        "the row has bytes that are not UTF-8; save the file as UTF-8 and import it again",
-                    )
-                ],
-            )
-
-        country = ""
-        raw_country = _text(row.get("country"))
+        country, problem = "", ""
+        raw_country = _text(raw_country)
         if raw_country:
-            try:
-                country = normalize_country(raw_country)
-            except InvalidValue as exc:
-                warn("country", f"country dropped: {exc}", raw_country)
+            hit = self._countries.get(raw_country)
+            if hit is None:
+                hit = _bounded(self._countries)[raw_country] = _country(raw_country)
+            country, problem = hit
+            if problem:
+                issues.append(Issue(line, "warning", "country", problem, _excerpt(raw_country)))
 
-        email = ""
-        raw_email = _text(row.get("email"))
-        email_error = ""
+        email, email_error = "", ""
+        raw_email = _text(raw_email)
         if raw_email:
             try:
                 email = normalize_email(raw_email)
             except InvalidValue as exc:
                 email_error = f"email {raw_email!r} is invalid: {exc}"
 
-        phone = ""
-        phone_zone: str | None = None
-        raw_phone = _text(row.get("phone"))
-        phone_error = ""
+        phone, parsed, phone_error = "", None, ""
+        raw_phone = _text(raw_phone)
         if raw_phone:
             try:
                 parsed = normalize_phone(raw_phone, country)
@@ -200,73 +276,86 @@ class RowNormalizer:
                 phone = parsed.e164
                 if not country:
                     country = parsed.region
-                phone_zone = parsed.time_zone
 
         if not email and not phone:
-            reasons = [r for r in (email_error, phone_error) if r]
-            if not raw_email:
-                reasons.append("no email")
-            if not raw_phone:
-                reasons.append("no phone")
-            return RowResult(None, [Issue(line, "error", "", "no valid contact: " + "; ".join(reasons))])
+            return None, [_no_contact(line, raw_email, email_error, raw_phone, phone_error)]
         if email_error:
-            warn("email", email_error + "; the row is kept with its phone", raw_email)
+            message = email_error + "; the row is kept with its phone"
+            issues.append(Issue(line, "warning", "email", message, _excerpt(raw_email)))
         if phone_error:
-            warn("phone", phone_error + "; the row is kept with its email", raw_phone)
+            message = phone_error + "; the row is kept with its email"
+            issues.append(Issue(line, "warning", "phone", message, _excerpt(raw_phone)))
 
-        locale = ""
-        raw_locale = _text(row.get("locale"))
-        if raw_locale:
-            try:
-                locale = normalize_locale(raw_locale)
-            except InvalidValue as exc:
-                warn("locale", f"locale dropped: {exc}", raw_locale)
-        if not locale:
-            locale = locale_for_country(country) or self.default_locale
+        locale = self._locale(line, _text(raw_locale), issues) or self._country_defaults(country)[0]
+        time_zone = self._time_zone(line, _text(raw_zone), issues, parsed, country)
+        subdivision = self._subdivision(line, _text(raw_sub).upper(), country, issues)
 
-        time_zone = ""
-        raw_zone = _text(row.get("time_zone"))
-        if raw_zone:
-            try:
-                time_zone = normalize_time_zone(raw_zone)
-            except InvalidValue as exc:
-                warn("time_zone", f"time zone dropped: {exc}", raw_zone)
-        if not time_zone:
-            time_zone = phone_zone or time_zone_for_country(country) or "UTC"
+        if exposures.__class__ is str:
+            hit_flags = self._exposures.get(exposures)
+            if hit_flags is None:
+                hit_flags = _bounded(self._exposures)[exposures] = _exposures(exposures)
+        else:
+            hit_flags = _exposures(exposures)
+        flags, unknown = hit_flags
+        for value in unknown:
+            issues.append(Issue(line, "warning", "exposures", "unknown data category ignored", _excerpt(value)))
 
-        subdivision = _text(row.get("subdivision")).upper()
+        name = _text(name) or " ".join(p for p in (_text(first_name), _text(last_name)) if p)
+        kept = {k: t for k, v in attributes.items() if (t := _text(v))} if attributes else {}
+        language = locale.split("-", 1)[0]
+        staged = (
+            line,
+            name[:200],
+            email,
+            phone,
+            country,
+            subdivision,
+            locale,
+            language,
+            time_zone,
+            _as_list(refs),
+            _as_list(accounts),
+            flags,
+            kept,
+        )
+        return staged, issues
+
+    def _locale(self, line: int, raw: str, issues: list[Issue]) -> str:
+        if not raw:
+            return ""
+        hit = self._locales.get(raw)
+        if hit is None:
+            hit = _bounded(self._locales)[raw] = _locale(raw)
+        if hit[1]:
+            issues.append(Issue(line, "warning", "locale", hit[1], _excerpt(raw)))
+        return hit[0]
+
+    def _time_zone(self, line: int, raw: str, issues: list[Issue], phone: Phone | None, country: str) -> str:
+        if raw:
+            if raw in ALL_TIME_ZONES:
+                return raw
+            message = "time zone dropped: not an IANA time zone such as Europe/Stockholm"
+            issues.append(Issue(line, "warning", "time_zone", message, _excerpt(raw)))
+        zone = phone.time_zone if phone is not None else None
+        if zone:
+            return zone
+        return self._country_defaults(country)[1] if country else "UTC"
+
+    @staticmethod
+    def _subdivision(line: int, subdivision: str, country: str, issues: list[Issue]) -> str:
         if subdivision and country and not subdivision.startswith(f"{country}-"):
             subdivision = f"{country}-{subdivision}"
         if len(subdivision) > 6:
-            warn("subdivision", "subdivision dropped: not an ISO 3166-2 code such as US-CA", subdivision)
-            subdivision = ""
+            message = "subdivision dropped: not an ISO 3166-2 code such as US-CA"
+            issues.append(Issue(line, "warning", "subdivision", message, _excerpt(subdivision)))
+            return ""
+        return subdivision
 
-        flags = 0
-        for value in _as_list(row.get("exposures")):
-            category = category_for(value)
-            if category is None:
-                warn("exposures", "unknown data category ignored", value)
-            else:
-                flags |= category.flag
 
-        name = _text(row.get("name")) or " ".join(
-            p for p in (_text(row.get("first_name")), _text(row.get("last_name"))) if p
-        )
-        attributes = {k: _text(v) for k, v in row.get("attributes", {}).items() if _text(v)}
-        staged = StagedValues(
-            line=line,
-            name=name[:200],
-            email=email,
-            email_key=email_key(email) if email else "",
-            phone=phone,
-            country=country,
-            subdivision=subdivision,
-            locale=locale,
-            language=locale.split("-", 1)[0],
-            time_zone=time_zone,
-            external_refs=_as_list(row.get("external_ref")),
-            accounts=_as_list(row.get("accounts")),
-            exposure_flags=flags,
-            attributes=attributes,
-        )
-        return RowResult(staged, issues)
+def _no_contact(line: int, raw_email: str, email_error: str, raw_phone: str, phone_error: str) -> Issue:
+    reasons = [r for r in (email_error, phone_error) if r]
+    if not raw_email:
+        reasons.append("no email")
+    if not raw_phone:
+        reasons.append("no phone")
+    return Issue(line, "error", "", "no valid contact: " + "; ".join(reasons))

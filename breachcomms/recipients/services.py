@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from breachcomms.core.progress import ProgressReporter, null_progress
+from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import RiskRules, validate_risk_rules
-from breachcomms.recipients.merging import CUSTOMER, merge_staged, tier_sql
-from breachcomms.recipients.models import CustomerImport, ImportIssue, StagedRow
-from breachcomms.recipients.readers import CountingReader, detect_format
+from breachcomms.recipients.merging import CUSTOMER, MergeResult, merge_staged, tier_sql
+from breachcomms.recipients.models import CustomerImport, ImportIssue
+from breachcomms.recipients.readers import detect_format
 from breachcomms.recipients.rows import RowNormalizer
-from breachcomms.recipients.staging import StagingCounts, stage_rows
+from breachcomms.recipients.staging import (
+    ImportFileError,
+    StagingCounts,
+    create_staging_table,
+    drop_staging_table,
+    stage_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,80 +64,99 @@ def _claim(customer_import_id: int) -> bool:
     return claimed == 1
 
 
-def _reset(customer_import: CustomerImport) -> None:
-    StagedRow.objects.filter(customer_import=customer_import).delete()
-    ImportIssue.objects.filter(customer_import=customer_import).delete()
-
-
 def customer_import_run(
-    *, customer_import_id: int, progress: ProgressReporter = null_progress, processes: int | None = None
+    *,
+    customer_import_id: int,
+    progress: ProgressReporter = null_progress,
+    processes: int | None = None,
+    timer: PhaseTimer | None = None,
 ) -> CustomerImport | None:
-    """Validate, stage and merge an import's rows. Harmless to call twice: only one run claims it."""
+    """Validate, stage and merge an import's rows. Harmless to call twice: only one run claims it.
+
+    ``timer``, if given, receives the seconds each phase took.
+    """
     if not _claim(customer_import_id):
         logger.info("import %s is taken or finished; nothing to do", customer_import_id)
         return None
     customer_import = CustomerImport.objects.select_related("incident").get(id=customer_import_id)
-    _reset(customer_import)
-    incident = customer_import.incident
+    # A run that died left its issues behind (its staging table died with its connection).
+    ImportIssue.objects.filter(customer_import=customer_import).delete()
+    timer = timer if timer is not None else PhaseTimer()
     try:
-        rules = RiskRules.from_json(incident.risk_rules)
-        counts = _stage(customer_import, incident, progress, processes)
+        create_staging_table()
+        with timer("read and validate"):
+            counts = _stage(customer_import, progress, processes)
         progress(customer_import.size_bytes, customer_import.size_bytes, f"{counts.rows:,} rows, merging")
         _set_phase(customer_import, "merging")
-        if connection.vendor == "postgresql":
-            # The planner must know the staging table now holds the file, or it picks nested loops.
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {StagedRow._meta.db_table}")
         with transaction.atomic():
-            result = merge_staged(customer_import.id, incident.id, rules)
-            StagedRow.objects.filter(customer_import=customer_import).delete()
-            customer_import.customers_created = result.customers_created
-            customer_import.rows_read = counts.rows
-            customer_import.rows_rejected = counts.rejected
-            customer_import.rows_merged = counts.rows - counts.rejected - result.customers_created
-            customer_import.warnings = counts.warnings
-            customer_import.status = CustomerImport.Status.DONE
-            customer_import.phase = ""
-            customer_import.finished_at = timezone.now()
-            customer_import.bytes_read = customer_import.size_bytes
-            customer_import.save()
+            _tune_merge_transaction()
+            result = merge_staged(customer_import.incident_id, RiskRules.from_json(customer_import.incident.risk_rules))
+            _finish(customer_import, counts, result)
+        timer.seconds.update(result.timings)
     except Exception as exc:
         logger.exception("import %s failed", customer_import_id)
-        StagedRow.objects.filter(customer_import=customer_import).delete()
+        message = str(exc) if isinstance(exc, ImportFileError) else f"{type(exc).__name__}: {exc}"
         CustomerImport.objects.filter(id=customer_import.id).update(
-            status=CustomerImport.Status.FAILED, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
+            status=CustomerImport.Status.FAILED, error=message, finished_at=timezone.now()
         )
         raise
+    finally:
+        with contextlib.suppress(DatabaseError):  # a lost connection took the table with it
+            drop_staging_table()
+    logger.info("import %s: %s", customer_import_id, timer)
     return customer_import
+
+
+def _tune_merge_transaction() -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # Hash joins and aggregates over a million staged rows need more than the default 4 MB.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # Compiling these one-off statements costs more than it saves.
+        cursor.execute("SET LOCAL jit = off")
+        # Losing this commit in a crash is harmless: the import is then still "running", and its
+        # lease lets the next worker redo it, which re-imports the same rows to the same result.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+def _finish(customer_import: CustomerImport, counts: StagingCounts, result: MergeResult) -> None:
+    customer_import.customers_created = result.customers_created
+    customer_import.rows_read = counts.rows
+    customer_import.rows_rejected = counts.rejected
+    customer_import.rows_merged = counts.rows - counts.rejected - result.customers_created
+    customer_import.warnings = counts.warnings
+    customer_import.status = CustomerImport.Status.DONE
+    customer_import.phase = ""
+    customer_import.finished_at = timezone.now()
+    customer_import.bytes_read = customer_import.size_bytes
+    customer_import.save()
 
 
 def _set_phase(customer_import: CustomerImport, phase: str) -> None:
     CustomerImport.objects.filter(id=customer_import.id).update(phase=phase, heartbeat_at=timezone.now())
 
 
-def _stage(
-    customer_import: CustomerImport, incident: Incident, progress: ProgressReporter, processes: int | None
-) -> StagingCounts:
+def _stage(customer_import: CustomerImport, progress: ProgressReporter, processes: int | None) -> StagingCounts:
     if processes is None:
         big = customer_import.size_bytes > 4 * 1024 * 1024
         processes = settings.BREACHCOMMS_IMPORT_PROCESSES if big else 0
-    normalizer = RowNormalizer(default_locale=incident.default_locale)
-    with customer_import.file.open("rb") as raw:
-        stream = CountingReader(raw)
+    normalizer = RowNormalizer(default_locale=customer_import.incident.default_locale)
 
-        def on_chunk(counts: StagingCounts) -> None:
-            progress(stream.bytes_read, customer_import.size_bytes, f"{counts.rows:,} rows")
-            CustomerImport.objects.filter(id=customer_import.id).update(
-                bytes_read=stream.bytes_read,
-                rows_read=counts.rows,
-                rows_rejected=counts.rejected,
-                warnings=counts.warnings,
-                heartbeat_at=timezone.now(),
-            )
+    def on_chunk(counts: StagingCounts) -> None:
+        progress(counts.bytes_read, customer_import.size_bytes, f"{counts.rows:,} rows")
+        CustomerImport.objects.filter(id=customer_import.id).update(
+            bytes_read=counts.bytes_read,
+            rows_read=counts.rows,
+            rows_rejected=counts.rejected,
+            warnings=counts.warnings,
+            heartbeat_at=timezone.now(),
+        )
 
-        return stage_rows(
+    with customer_import.file.open("rb") as stream:
+        return stage_file(
             customer_import_id=customer_import.id,
-            stream=stream,  # type: ignore[arg-type]
+            stream=stream,
             file_format=customer_import.format,
             normalizer=normalizer,
             processes=processes,

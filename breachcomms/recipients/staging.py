@@ -1,79 +1,252 @@
-"""Validate an import file's rows (in worker processes when it is big) into the staging table.
+"""Read and validate an import file (in worker processes when it is big) into a staging table.
 
-Valid rows go to ``StagedRow`` (PostgreSQL: COPY; otherwise bulk inserts); problems go to
-``ImportIssue``. Memory stays constant: rows flow through in chunks.
+The main process cuts the file into chunks (chunks.py) and writes what comes back; workers read,
+validate and format their chunk's rows as COPY text, so the main process never touches a row.
+Results are written in file order; a chunk whose cut fell inside a quoted field is joined with
+the next one and read again. Valid rows go to a temporary table on the import's own database
+connection (PostgreSQL: COPY); problems go to ``ImportIssue``. Memory stays constant: a few
+chunks are in flight at a time.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Iterable, Iterator
-from dataclasses import astuple, dataclass
-from itertools import islice
-from typing import IO, Any
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any, Protocol
 
-from django.db import connection, transaction
+from django.db import connection
 
-from breachcomms.recipients.models import ImportIssue, StagedRow
-from breachcomms.recipients.readers import RawRow, read_rows
-from breachcomms.recipients.rows import Issue, RowNormalizer, RowResult, StagedValues
+from breachcomms.recipients.chunks import CHUNK_BYTES, Chunk, cut_chunks, read_header
+from breachcomms.recipients.models import ImportIssue
+from breachcomms.recipients.readers import (
+    ChunkOutcome,
+    CsvLayout,
+    Record,
+    csv_header,
+    read_csv_chunk,
+    read_jsonl_chunk,
+)
+from breachcomms.recipients.rows import RowNormalizer, Staged
 
-CHUNK_ROWS = 2000
-STAGED_COLUMNS = tuple(f for f in StagedValues.__dataclass_fields__)
-_JSON_COLUMNS = {"external_refs", "accounts", "attributes"}
-_JSON_POSITIONS = [i for i, name in enumerate(STAGED_COLUMNS) if name in _JSON_COLUMNS]
+STAGING = "breachcomms_import_rows"
+STAGED_COLUMNS = (
+    "line",
+    "name",
+    "email",
+    "phone",
+    "country",
+    "subdivision",
+    "locale",
+    "language",
+    "time_zone",
+    "external_refs",
+    "accounts",
+    "exposure_flags",
+    "attributes",
+)
+IssueRow = tuple[int, str, str, str, str]
 
-_worker_normalizer: RowNormalizer | None = None
+
+class ImportFileError(ValueError):
+    """The file cannot be read on from some point (the message says where and why)."""
 
 
-def _init_worker(normalizer: RowNormalizer) -> None:
-    global _worker_normalizer  # noqa: PLW0603 - one normalizer per worker process
-    _worker_normalizer = normalizer
+def create_staging_table() -> None:
+    """A temporary table for this connection's import: no WAL, no indexes, gone with the session."""
+    json_type = "jsonb" if connection.vendor == "postgresql" else "text"
+    types = ["integer", *["text"] * 8, json_type, json_type, "bigint", json_type]
+    columns = ", ".join(f"{name} {kind} NOT NULL" for name, kind in zip(STAGED_COLUMNS, types, strict=True))
+    # The key emails are compared by, computed by the database while the file is still being read.
+    columns += ", email_key text GENERATED ALWAYS AS (lower(email)) STORED"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")
 
 
-def _normalize_chunk(chunk: list[RawRow]) -> ChunkResult:
-    assert _worker_normalizer is not None
-    return normalize_chunk(_worker_normalizer, chunk)
+def drop_staging_table() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+
+
+# --- one chunk, in a worker ----------------------------------------------------------------------
 
 
 @dataclass
 class ChunkResult:
-    """A chunk's outcome in plain tuples: cheap to send back from a worker process."""
+    """A chunk's outcome, cheap to send back from a worker: COPY text (or rows) and issue tuples."""
 
-    rows: list[tuple[Any, ...]]  # STAGED_COLUMNS order, JSON columns already encoded
-    issues: list[tuple[int, str, str, str, str]]
+    payload: bytes | list[tuple[Any, ...]]
+    issues: list[IssueRow]
     read: int
     rejected: int
     warnings: int
+    clean: bool
+    error: str = ""
 
 
-def normalize_chunk(normalizer: RowNormalizer, chunk: Iterable[RawRow]) -> ChunkResult:
-    """Normalize raw rows into staging tuples and issue tuples."""
-    result = ChunkResult([], [], 0, 0, 0)
-    for raw in chunk:
-        result.read += 1
-        if raw.values is None:
-            outcome = RowResult(None, [Issue(raw.line, "error", "", raw.error)])
+@dataclass(frozen=True)
+class StagingJob:
+    """What a worker needs to read chunks of one file."""
+
+    normalizer: RowNormalizer
+    layout: CsvLayout | None  # None for JSON Lines
+    copy_text: bool  # PostgreSQL COPY text; else row tuples
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_JSON_SPECIAL = re.compile(r'["\\\x00-\x1f]')
+
+
+def _json_list(items: list[str]) -> str:
+    if len(items) == 1:
+        item = items[0]
+        return json.dumps(items, ensure_ascii=False) if _JSON_SPECIAL.search(item) else f'["{item}"]'
+    if not items:
+        return "[]"
+    if _JSON_SPECIAL.search("".join(items)):
+        return json.dumps(items, ensure_ascii=False)
+    return '["' + '", "'.join(items) + '"]'
+
+
+def _json_dict(values: dict[str, str]) -> str:
+    return json.dumps(values, ensure_ascii=False) if values else "{}"
+
+
+def staged_tuple(staged: Staged) -> tuple[Any, ...]:
+    """The staged values in STAGED_COLUMNS order, JSON columns encoded."""
+    values = list(staged)
+    values[9], values[10], values[12] = _json_list(staged[9]), _json_list(staged[10]), _json_dict(staged[12])
+    return tuple(values)
+
+
+def copy_line(staged: Staged) -> str:
+    """One line of PostgreSQL COPY text format (without its newline)."""
+    line, name, email, phone, country, subdivision, locale, language, zone, refs, accounts, flags, attributes = staged
+    # NUL cannot occur (such rows are rejected), so it can stand for the column separator while
+    # the special characters of the values are escaped in one pass.
+    text = "\x00".join(
+        (
+            str(line),
+            name,
+            email,
+            phone,
+            country,
+            subdivision,
+            locale,
+            language,
+            zone,
+            _json_list(refs),
+            _json_list(accounts),
+            str(flags),
+            _json_dict(attributes),
+        )
+    )
+    if _COPY_SPECIAL.search(text):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text.replace("\x00", "\t")
+
+
+def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:
+    """Read, validate and format the rows of one chunk."""
+    outcome = ChunkOutcome(clean=chunk.last)
+    records: Iterator[Record] = (
+        read_csv_chunk(job.layout, chunk, outcome) if job.layout else read_jsonl_chunk(chunk, outcome)
+    )
+    normalize = job.normalizer.normalize
+    lines: list[Any] = []
+    issues: list[IssueRow] = []
+    read = rejected = warnings = 0
+    output = copy_line if job.copy_text else staged_tuple
+    for line, raw, attributes, error in records:
+        read += 1
+        if raw is None:
+            rejected += 1
+            issues.append((line, "error", "", error, ""))
+            continue
+        staged, row_issues = normalize(line, raw, attributes)
+        if staged is None:
+            rejected += 1
         else:
-            outcome = normalizer(raw.line, raw.values)
-        if outcome.staged is None:
-            result.rejected += 1
-        else:
-            values = list(astuple(outcome.staged))
-            for position in _JSON_POSITIONS:
-                values[position] = json.dumps(values[position], ensure_ascii=False)
-            result.rows.append(tuple(values))
-        for issue in outcome.issues:
-            if issue.severity == "warning":
-                result.warnings += 1
-            result.issues.append((issue.line, issue.severity, issue.field, issue.message, issue.value))
-    return result
+            lines.append(output(staged))
+        for issue in row_issues:
+            warnings += issue.severity == "warning"
+            issues.append((issue.line, issue.severity, issue.field, issue.message, issue.value))
+    payload: bytes | list[Any] = lines
+    if job.copy_text:
+        payload = ("\n".join(lines) + "\n").encode() if lines else b""
+    return ChunkResult(payload, issues, read, rejected, warnings, outcome.clean, outcome.error)
 
 
-def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
+_worker_job: StagingJob | None = None
+
+
+def _init_worker(job: StagingJob) -> None:
+    global _worker_job  # noqa: PLW0603 - one job per worker process
+    _worker_job = job
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the process that started it is gone (killed, say): never linger."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _stage_in_worker(chunk: Chunk) -> ChunkResult:
+    assert _worker_job is not None
+    return stage_chunk(_worker_job, chunk)
+
+
+# --- the file, in order --------------------------------------------------------------------------
+
+
+class _Pending(Protocol):
+    def get(self) -> ChunkResult: ...
+
+
+@dataclass
+class _Done:
+    result: ChunkResult
+
+    def get(self) -> ChunkResult:
+        return self.result
+
+
+def in_order(
+    chunks: Iterator[Chunk], submit: Callable[[Chunk], _Pending], window: int
+) -> Iterator[tuple[Chunk, ChunkResult]]:
+    """Each chunk with its result, in file order; unclean chunks are joined with the next and redone."""
+    in_flight: deque[tuple[Chunk, _Pending]] = deque()
+
+    def top_up() -> None:
+        while len(in_flight) < window and (chunk := next(chunks, None)) is not None:
+            in_flight.append((chunk, submit(chunk)))
+
+    top_up()
+    while in_flight:
+        chunk, pending = in_flight.popleft()
+        result = pending.get()
+        if not result.clean and not result.error:
+            if not in_flight:
+                window += 1
+                top_up()
+            following, _ = in_flight.popleft()  # read from a wrong start: its result is dropped
+            joined = chunk.followed_by(following)
+            in_flight.appendleft((joined, submit(joined)))
+            continue
+        if result.error:
+            raise ImportFileError(result.error)
+        yield chunk, result
+        top_up()
 
 
 @dataclass
@@ -81,91 +254,115 @@ class StagingCounts:
     rows: int = 0
     rejected: int = 0
     warnings: int = 0
+    bytes_read: int = 0
+    chunks: int = 0
 
 
 class _StagingWriter:
-    """Buffers staged rows and issues and flushes them in batches."""
+    """Writes chunk results to the staging table and the issue table."""
 
     def __init__(self, customer_import_id: int) -> None:
         self.import_id = customer_import_id
-        self.rows: list[tuple[Any, ...]] = []
-        self.issues: list[tuple[int, str, str, str, str]] = []
+        self.issues: list[IssueRow] = []
+        columns = ", ".join(STAGED_COLUMNS)
+        self.copy_sql = f"COPY {STAGING} ({columns}) FROM STDIN"
+        placeholders = ", ".join(["%s"] * len(STAGED_COLUMNS))
+        self.insert_sql = f"INSERT INTO {STAGING} ({columns}) VALUES ({placeholders})"  # noqa: S608 - fixed names
 
-    def add(self, chunk: ChunkResult) -> None:
-        self.rows.extend(chunk.rows)
-        self.issues.extend(chunk.issues)
-        if len(self.rows) >= 20_000 or len(self.issues) >= 5_000:
+    def add(self, result: ChunkResult) -> None:
+        if result.payload:
+            with connection.cursor() as cursor:
+                if isinstance(result.payload, bytes):
+                    with cursor.cursor.copy(self.copy_sql) as copy:
+                        copy.write(result.payload)
+                else:
+                    cursor.executemany(self.insert_sql, result.payload)
+        self.issues.extend(result.issues)
+        if len(self.issues) >= 5000:
             self.flush()
 
     def flush(self) -> None:
-        with transaction.atomic():
-            if self.rows:
-                if connection.vendor == "postgresql":
-                    self._copy_rows()
-                else:
-                    self._insert_rows()
-            if self.issues:
-                ImportIssue.objects.bulk_create(
-                    ImportIssue(
-                        customer_import_id=self.import_id,
-                        line=line,
-                        severity=severity,
-                        field=field,
-                        message=message,
-                        value=value,
-                    )
-                    for line, severity, field, message, value in self.issues
-                )
-        self.rows.clear()
+        ImportIssue.objects.bulk_create(
+            ImportIssue(
+                customer_import_id=self.import_id, line=line, severity=severity, field=name, message=text, value=value
+            )
+            for line, severity, name, text, value in self.issues
+        )
         self.issues.clear()
 
-    def _copy_rows(self) -> None:
-        columns = ("customer_import_id", "cluster", *STAGED_COLUMNS)
-        sql = f"COPY {StagedRow._meta.db_table} ({', '.join(columns)}) FROM STDIN"  # noqa: S608 - fixed names
-        prefix = (self.import_id,)
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in self.rows:
-                copy.write_row((*prefix, row[0], *row))
 
-    def _insert_rows(self) -> None:
-        objects = []
-        for row in self.rows:
-            values = dict(zip(STAGED_COLUMNS, row, strict=True))
-            for name in _JSON_COLUMNS:
-                values[name] = json.loads(values[name])
-            objects.append(StagedRow(customer_import_id=self.import_id, cluster=values["line"], **values))
-        StagedRow.objects.bulk_create(objects, batch_size=500)
+def _job_and_chunks(
+    stream: IO[bytes], file_format: str, normalizer: RowNormalizer, chunk_bytes: int
+) -> tuple[StagingJob, Iterator[Chunk], int]:
+    """The job for the workers, the file's chunks, and the bytes read for the header."""
+    copy_text = connection.vendor == "postgresql"
+    if file_format == "jsonl":
+        head, rest = read_header(stream)  # only to drop a byte order mark: the first line is a row
+        chunks = cut_chunks(stream, first_line=1, head=head + rest, quoted=False, size=chunk_bytes)
+        return StagingJob(normalizer, None, copy_text), chunks, 0
+    header, rest = read_header(stream)
+    found = csv_header(header.decode("utf-8", "surrogateescape"))
+    if found is None:
+        return StagingJob(normalizer, None, copy_text), iter(()), len(header)
+    layout = CsvLayout.from_header(*found)
+    chunks = cut_chunks(stream, first_line=2, head=rest, quoted=True, size=chunk_bytes)
+    return StagingJob(normalizer, layout, copy_text), chunks, len(header)
 
 
-def stage_rows(
+def stage_file(
     *,
     customer_import_id: int,
     stream: IO[bytes],
     file_format: str,
     normalizer: RowNormalizer,
     processes: int,
-    on_chunk: Any = None,
+    on_chunk: Callable[[StagingCounts], None] | None = None,
+    chunk_bytes: int | None = None,
 ) -> StagingCounts:
-    """Read, validate and stage every row of ``stream``; call ``on_chunk(counts)`` as it goes."""
+    """Read, validate and stage every row of ``stream`` into the staging table (create it first)."""
     counts = StagingCounts()
     writer = _StagingWriter(customer_import_id)
-    chunks = _chunks(read_rows(stream, file_format), CHUNK_ROWS)
+    job, chunks, counts.bytes_read = _job_and_chunks(stream, file_format, normalizer, chunk_bytes or CHUNK_BYTES)
     if processes > 1:
         context = multiprocessing.get_context("fork")
-        with context.Pool(processes, initializer=_init_worker, initargs=(normalizer,)) as pool:
-            for result in pool.imap(_normalize_chunk, chunks, chunksize=1):
-                _collect(result, counts, writer, on_chunk)
+        with _may_start_processes(), context.Pool(processes, initializer=_init_worker, initargs=(job,)) as pool:
+            results = in_order(chunks, lambda c: pool.apply_async(_stage_in_worker, (c,)), 3 * processes)
+            _collect(results, counts, writer, on_chunk)
     else:
-        for chunk in chunks:
-            _collect(normalize_chunk(normalizer, chunk), counts, writer, on_chunk)
+        _collect(in_order(chunks, lambda c: _Done(stage_chunk(job, c)), 1), counts, writer, on_chunk)
     writer.flush()
     return counts
 
 
-def _collect(result: ChunkResult, counts: StagingCounts, writer: _StagingWriter, on_chunk: Any) -> None:
-    counts.rows += result.read
-    counts.rejected += result.rejected
-    counts.warnings += result.warnings
-    writer.add(result)
-    if on_chunk is not None:
-        on_chunk(counts)
+@contextmanager
+def _may_start_processes() -> Iterator[None]:
+    """Let a daemonic process (a Celery prefork worker) start the pool's processes.
+
+    multiprocessing forbids it because a daemon's children could outlive it; this pool is closed
+    by a ``with`` block, and if the worker is killed instead, the pool's processes notice that
+    their parent is gone and exit (_exit_with_parent).
+    """
+    config = getattr(multiprocessing.current_process(), "_config", {})
+    daemon = config.get("daemon")
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        config["daemon"] = daemon
+
+
+def _collect(
+    results: Iterator[tuple[Chunk, ChunkResult]],
+    counts: StagingCounts,
+    writer: _StagingWriter,
+    on_chunk: Callable[[StagingCounts], None] | None,
+) -> None:
+    for chunk, result in results:
+        counts.rows += result.read
+        counts.rejected += result.rejected
+        counts.warnings += result.warnings
+        counts.bytes_read += len(chunk.data)
+        counts.chunks += 1
+        writer.add(result)
+        if on_chunk is not None:
+            on_chunk(counts)

@@ -7,6 +7,7 @@ import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phonenumbers import timezone as phone_timezone
 
 from breachcomms.recipients.contacts import (
     InvalidValue,
@@ -65,35 +66,98 @@ def test_invalid_emails_are_refused_with_a_reason(bad: str) -> None:
     assert str(info.value)
 
 
-def _reference_phone(value: str, region: str | None) -> str | None:
+def _reference_phone(value: str, region: str | None) -> tuple[str, str, str | None] | None:
+    """phonenumbers' own answer: E.164, region and the single time zone, or None if invalid."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    number_region = phonenumbers.region_code_for_number(number) or ""
+    zones = phone_timezone.time_zones_for_number(number)
+    zone = zones[0] if len(zones) == 1 and zones[0] != phone_timezone.UNKNOWN_TIMEZONE else None
+    return (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        "" if number_region == "001" else number_region,
+        zone,
+    )
 
 
-def _ours_phone(value: str, region: str | None) -> str | None:
+def _ours_phone(value: str, region: str | None) -> tuple[str, str, str | None] | None:
     try:
-        return normalize_phone(value, region).e164
+        phone = normalize_phone(value, region)
     except InvalidValue:
         return None
+    return phone.e164, phone.region, phone.time_zone
+
+
+REGIONS = ["SE", "GB", "US", "RU", "ID", "IT", "AR", "MX", "BR", "CA", "KZ", "DE", "FI", "AU", "IN", "CN", "JP"]
 
 
 @settings(max_examples=4000, deadline=None)
 @given(
-    prefix=st.sampled_from(["+", "+ ", "00", ""]),
-    digits=st.text(alphabet="0123456789", min_size=4, max_size=16),
-    punctuation=st.sampled_from(["", " ", "-", "(0)", "."]),
-    region=st.sampled_from(["SE", "GB", "US", "RU", "ID", "IT", "AR", "MX", "BR", None]),
+    prefix=st.sampled_from(["+", "+ ", "00", "", "(", "0", "8", "1"]),
+    digits=st.text(alphabet="0123456789", min_size=2, max_size=16),
+    punctuation=st.sampled_from(["", " ", "-", "(0)", ".", ") ", "/"]),
+    region=st.sampled_from([*REGIONS, None]),
 )
 def test_phone_fast_path_agrees_with_phonenumbers(
     prefix: str, digits: str, punctuation: str, region: str | None
 ) -> None:
     value = prefix + digits[:3] + punctuation + digits[3:]
     assert _ours_phone(value, region) == _reference_phone(value, region)
+
+
+def _valid_numbers() -> list[phonenumbers.PhoneNumber]:
+    numbers = []
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.append(example)
+    return numbers
+
+
+VALID_NUMBERS = _valid_numbers()
+FORMATS = [
+    phonenumbers.PhoneNumberFormat.NATIONAL,
+    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    phonenumbers.PhoneNumberFormat.E164,
+]
+
+
+@settings(max_examples=6000, deadline=None)
+@given(
+    example=st.sampled_from(VALID_NUMBERS),
+    tail=st.text(alphabet="0123456789", min_size=0, max_size=4),
+    written=st.sampled_from(FORMATS),
+    separator=st.sampled_from([None, "", " ", "-", "."]),
+    plus=st.sampled_from(["keep", "drop", "trunk zero"]),
+    region=st.sampled_from([*REGIONS, "same", None]),
+)
+def test_valid_numbers_in_every_format_agree_with_phonenumbers(
+    example: phonenumbers.PhoneNumber,
+    tail: str,
+    written: int,
+    separator: str | None,
+    plus: str,
+    region: str | None,
+) -> None:
+    # Real numbering plans: the region's example numbers with their last digits changed.
+    national = phonenumbers.national_significant_number(example)
+    digits = national[: max(len(national) - len(tail), 1)] + tail
+    number = phonenumbers.parse(f"+{example.country_code}{digits}", None)
+    value = phonenumbers.format_number(number, written)
+    if value.startswith("+") and plus == "drop":
+        value = value[1:]  # the country code typed without "+", as in 1-646-950-4502 or 6281…
+    elif value.startswith("+") and plus == "trunk zero":
+        code = str(number.country_code)
+        value = f"+{code} (0){value[1 + len(code) :]}"  # +44 (0)20 …
+    if separator is not None:
+        value = value.replace(" ", separator)
+    hint = phonenumbers.region_code_for_number(number) if region == "same" else region
+    assert _ours_phone(value, hint) == _reference_phone(value, hint)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients.models import Customer, CustomerImport, CustomerKey, ImportIssue
-from breachcomms.recipients.selectors import import_issues_csv, segment_list
+from breachcomms.recipients.selectors import customer_known_as, customer_search, import_issues_csv, segment_list
 from breachcomms.recipients.services import customer_import_create, customer_import_run, incident_risk_rules_update
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
@@ -68,11 +68,13 @@ def test_comma_csv_with_aliases_and_unknown_columns_kept_as_attributes(run_impor
     assert jane.external_refs == ["C-1"]
     assert jane.exposures == ["date_of_birth", "national_id"]
     assert jane.attributes == {"Loyalty tier": "gold"}
-    assert set(CustomerKey.objects.values_list("kind", "value")) == {
+    assert customer_known_as(customer=jane) == [
         ("email", "jane@example.com"),
         ("phone", "+14155552671"),
         ("ref", "C-1"),
-    }
+    ]
+    # Her own email, phone and reference are found through the customer row: no key rows needed.
+    assert not CustomerKey.objects.exists()
 
 
 def test_invalid_contact_beside_a_valid_one_is_dropped_with_a_warning(run_import: Importer) -> None:
@@ -108,7 +110,11 @@ def test_transitive_duplicates_become_one_customer_with_everything_merged(run_im
     assert anna.accounts == ["A1", "A2", "A3", "A4"]
     assert anna.exposures == ["email", "password", "payment_card"]
     assert anna.risk_tier == "high"
-    assert set(anna.keys.values_list("value", flat=True)) == {"anna@example.se", "anna.s@example.se", "+46701234567"}
+    assert customer_known_as(customer=anna) == [
+        ("email", "anna.s@example.se"),
+        ("email", "anna@example.se"),
+        ("phone", "+46701234567"),
+    ]
 
 
 def test_reimporting_the_same_file_changes_nothing(run_import: Importer) -> None:
@@ -122,10 +128,12 @@ def test_reimporting_the_same_file_changes_nothing(run_import: Importer) -> None
     run_import(content)
     before = list(Customer.objects.order_by("id").values())
     keys_before = set(CustomerKey.objects.values_list("customer_id", "kind", "value"))
+    known_before = [customer_known_as(customer=c) for c in Customer.objects.order_by("id")]
     again = run_import(content)
     assert again.summary == "imported 0 customers from 4 rows: 3 merged, 1 rejected, 0 warnings"
     assert list(Customer.objects.order_by("id").values()) == before
     assert set(CustomerKey.objects.values_list("customer_id", "kind", "value")) == keys_before
+    assert [customer_known_as(customer=c) for c in Customer.objects.order_by("id")] == known_before
 
 
 def test_a_later_file_extends_and_links_existing_customers(run_import: Importer) -> None:
@@ -275,3 +283,102 @@ def test_an_import_whose_worker_died_is_taken_over_after_the_lease(incident: Inc
     result = customer_import_run(customer_import_id=created.id)
     assert result is not None
     assert result.summary == "imported 1 customers from 1 rows: 0 merged, 0 rejected, 0 warnings"
+
+
+def _varied_file(rows: int) -> bytes:
+    """Rows with quoted newlines, quotes, backslashes, tabs, invalid contacts and duplicates."""
+    lines = ["customer id,name,email,phone,country,notes,exposures"]
+    for i in range(rows):
+        notes = ['"two\r\nlines"', '"say ""hi"""', "back\\slash", '"tab\there"', "plain"][i % 5]
+        email = f"p{i % (rows - 7)}@example.com" if i % 11 else "not-an-email"
+        phone = f"070-{i:03d} 45 67" if i % 3 else ""
+        lines.append(f"C-{i},Person \\{i},{email},{phone},SE,{notes},password|{'aura' if i % 13 == 0 else 'dob'}")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _outcome(result: CustomerImport) -> tuple[object, ...]:
+    customers = sorted(
+        Customer.objects.filter(incident=result.incident).values_list(
+            "name", "email", "phone", "external_refs", "accounts", "exposure_flags", "attributes"
+        ),
+        key=repr,
+    )
+    keys = sorted(CustomerKey.objects.filter(incident=result.incident).values_list("kind", "value"))
+    return result.summary, issues(result), customers, keys
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_small_chunks_and_worker_processes_give_the_result_of_one_reader(
+    incident: Incident, run_import: Importer, monkeypatch: pytest.MonkeyPatch, processes: int
+) -> None:
+    content = _varied_file(300)
+    expected = _outcome(run_import(content))
+    Customer.objects.filter(incident=incident).delete()
+    # Cut every ~200 bytes: many cuts fall inside quoted fields and between \r and \n.
+    monkeypatch.setattr("breachcomms.recipients.staging.CHUNK_BYTES", 200)
+    again = run_import(content, processes=processes)
+    assert _outcome(again) == expected
+    assert "imported" in again.summary
+    quoted = Customer.objects.get(incident=incident, email="p5@example.com")  # rows C-5 and C-298
+    assert quoted.attributes == {"notes": "two lines"}
+    assert (quoted.name, quoted.external_refs) == ("Person \\5", ["C-5", "C-298"])
+
+
+def test_values_with_quotes_backslashes_and_unicode_are_stored_exactly(run_import: Importer) -> None:
+    content = 'name,email,Note,Favourite "thing"\n"Zoë \\ ""Z""",zoe@example.com,"a\\tb ""c""",Ünïcødé ✓\n'
+    run_import(content)
+    zoe = Customer.objects.get()
+    assert zoe.name == 'Zoë \\ "Z"'
+    assert zoe.attributes == {"Note": 'a\\tb "c"', 'Favourite "thing"': "Ünïcødé ✓"}
+
+
+def test_a_row_with_a_nul_character_is_rejected_and_the_rest_load(run_import: Importer) -> None:
+    result = run_import(b"name,email\nA,a@example.com\nB\x00,b@example.com\n")
+    assert result.summary == "imported 1 customers from 2 rows: 0 merged, 1 rejected, 0 warnings"
+    [(line, severity, message)] = issues(result)
+    assert (line, severity) == (3, "error")
+    assert "NUL" in message
+
+
+def test_a_later_file_finds_a_customer_by_an_address_it_was_merged_from(run_import: Importer) -> None:
+    run_import("name,email,phone,country\nAnna,anna@example.se,+46701234567,SE\nAnna,anna.s@example.se,,SE\n")
+    # anna.s@ is not Anna's own email any more, only one of her other keys; it still finds her.
+    assert Customer.objects.count() == 2
+    run_import("name,email,phone,country\nA,ANNA.S@example.se,+46701234567,SE\n")
+    anna = Customer.objects.get()
+    assert anna.email == "anna@example.se"
+    assert ("email", "anna.s@example.se") in customer_known_as(customer=anna)
+    result = run_import("name,email,accounts\nAnna,Anna.S@Example.se,A9\n")
+    assert result.customers_created == 0
+    assert Customer.objects.get().accounts == ["A9"]
+
+
+def test_customers_folded_together_stay_findable_by_everything_they_were_known_by(run_import: Importer) -> None:
+    run_import("customer id,name,email,phone\nR-1,A,a@example.com,\nR-2,B,,+46701234567\n")
+    run_import("customer id,name,email,phone\nR-3,AB,a@example.com,+46701234567\n")
+    merged = Customer.objects.get()
+    assert merged.external_refs == ["R-1", "R-2", "R-3"]
+    assert customer_known_as(customer=merged) == [
+        ("email", "a@example.com"),
+        ("phone", "+46701234567"),
+        ("ref", "R-1"),
+        ("ref", "R-2"),
+        ("ref", "R-3"),
+    ]
+    for term in ("R-2", "R-3", "A@EXAMPLE.COM", "+46 70-123 45 67"):
+        assert list(customer_search(queryset=Customer.objects.all(), term=term)) == [merged], term
+
+
+def test_a_row_that_only_brings_a_new_phone_adds_it_as_another_key(run_import: Importer) -> None:
+    first = "name,email,phone,accounts\nA,a@example.com,+46701234567,A1\nB,b@example.com,,B1\n"
+    run_import(first)
+    before = {c.email: (c.phone, c.updated_at) for c in Customer.objects.all()}
+    # Same customers, nothing new but a second phone for A; B's row is exactly what is stored.
+    result = run_import("name,email,phone,accounts\nA,A@example.com,+46707654321,A1\nB,b@example.com,,B1\n")
+    assert result.summary == "imported 0 customers from 2 rows: 2 merged, 0 rejected, 0 warnings"
+    a = Customer.objects.get(email="a@example.com")
+    assert (a.phone, a.updated_at) == before["a@example.com"]  # its own phone stays the first one
+    assert ("phone", "+46707654321") in customer_known_as(customer=a)
+    assert list(customer_search(queryset=Customer.objects.all(), term="+46 70 765 43 21")) == [a]
+    b = Customer.objects.get(email="b@example.com")
+    assert (b.phone, b.updated_at) == before["b@example.com"]

@@ -11,6 +11,7 @@ from django.db import close_old_connections
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients.models import Customer, CustomerImport
 from breachcomms.recipients.services import customer_import_create
+from breachcomms.recipients.synthetic import write_customers_csv
 from breachcomms.recipients.tasks import customer_import_run_task
 from config.celery import app
 from tests.services import require_redis, start_worker, wait_for
@@ -55,3 +56,30 @@ def test_import_task_runs_in_a_worker_and_a_repeated_message_is_harmless(inciden
     result = CustomerImport.objects.get(id=created.id)
     assert result.summary == "imported 5000 customers from 5000 rows: 0 merged, 0 rejected, 0 warnings", result.error
     assert Customer.objects.filter(incident=incident).count() == 5000
+
+
+def test_a_big_file_is_validated_by_processes_the_worker_starts(incident: Incident, redis_broker: str) -> None:
+    # Over 4 MB: the task validates in BREACHCOMMS_IMPORT_PROCESSES processes of its own, which a
+    # Celery worker process must be able to start.
+    stream = io.StringIO()
+    write_customers_csv(stream, 40_000, seed=3)
+    data = stream.getvalue().encode()
+    assert len(data) > 4 * 1024 * 1024
+    created = customer_import_create(incident=incident, stream=io.BytesIO(data), name="big.csv")
+    send(redis_broker, created.id)
+    worker = start_worker(redis_broker)
+    try:
+
+        def finished() -> bool:
+            close_old_connections()
+            status = CustomerImport.objects.get(id=created.id).status
+            return status in {CustomerImport.Status.DONE, CustomerImport.Status.FAILED}
+
+        wait_for(finished, 240, "the worker did not finish the big import")
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    result = CustomerImport.objects.get(id=created.id)
+    assert result.status == CustomerImport.Status.DONE, result.error
+    assert result.rows_read == 40_000
+    assert Customer.objects.filter(incident=incident).count() == result.customers_created > 39_000

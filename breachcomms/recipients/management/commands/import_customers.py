@@ -11,6 +11,7 @@ from breachcomms.core.progress import TerminalProgress
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients.models import CustomerImport, ImportIssue
 from breachcomms.recipients.services import customer_import_create, customer_import_run
+from breachcomms.recipients.staging import ImportFileError
 
 
 class Command(BaseCommand):
@@ -32,7 +33,13 @@ class Command(BaseCommand):
         with path.open("rb") as stream:
             customer_import = customer_import_create(incident=incident, stream=stream, name=path.name)
         progress = TerminalProgress(f"importing {path.name}", unit="bytes")
-        customer_import_run(customer_import_id=customer_import.id, progress=progress, processes=options["processes"])
+        try:
+            customer_import_run(
+                customer_import_id=customer_import.id, progress=progress, processes=options["processes"]
+            )
+        except ImportFileError as exc:
+            progress.finish()
+            raise CommandError(f"the file cannot be read on: {exc}") from None
         progress.finish()
         customer_import = CustomerImport.objects.get(id=customer_import.id)
         self._print_issues(customer_import, options["max_issues"])
