@@ -13,6 +13,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from breachcomms.audit.models import Action
+from breachcomms.audit.services import audit_record
 from breachcomms.core.progress import ProgressReporter, null_progress
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.models import Incident
@@ -79,6 +81,7 @@ def customer_import_run(
         logger.info("import %s is taken or finished; nothing to do", customer_import_id)
         return None
     customer_import = CustomerImport.objects.select_related("incident").get(id=customer_import_id)
+    _audit(Action.CUSTOMER_IMPORT_STARTED, customer_import)
     # A run that died left its issues behind (its staging table died with its connection).
     ImportIssue.objects.filter(customer_import=customer_import).delete()
     timer = timer if timer is not None else PhaseTimer()
@@ -131,6 +134,25 @@ def _finish(customer_import: CustomerImport, counts: StagingCounts, result: Merg
     customer_import.finished_at = timezone.now()
     customer_import.bytes_read = customer_import.size_bytes
     customer_import.save()
+    _audit(
+        Action.CUSTOMER_IMPORT_FINISHED,
+        customer_import,
+        rows=counts.rows,
+        customers_created=result.customers_created,
+        rows_merged=customer_import.rows_merged,
+        rows_rejected=counts.rejected,
+        warnings=counts.warnings,
+    )
+
+
+def _audit(action: Action, customer_import: CustomerImport, **data: Any) -> None:
+    audit_record(
+        action=action,
+        actor=customer_import.uploaded_by,
+        incident_id=customer_import.incident_id,
+        obj=customer_import,
+        data={"file": customer_import.original_name, "size": customer_import.size_bytes, **data},
+    )
 
 
 def _set_phase(customer_import: CustomerImport, phase: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from breachcomms.audit.models import Action, AuditEntry
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients.models import Customer, CustomerImport, CustomerKey, ImportIssue
 from breachcomms.recipients.selectors import customer_known_as, customer_search, import_issues_csv, segment_list
@@ -382,3 +383,20 @@ def test_a_row_that_only_brings_a_new_phone_adds_it_as_another_key(run_import: I
     assert list(customer_search(queryset=Customer.objects.all(), term="+46 70 765 43 21")) == [a]
     b = Customer.objects.get(email="b@example.com")
     assert (b.phone, b.updated_at) == before["b@example.com"]
+
+
+def test_an_import_is_on_the_audit_trail_with_its_counts(run_import: Importer) -> None:
+    content = "name,email,phone,country\nA,a@example.com,,SE\nB,b@example.com,,SE\nA2,A@example.com,,SE\nC,c@,1,SE\n"
+    result = run_import(content, name="affected.csv")
+    entries = list(AuditEntry.objects.filter(object_type="recipients.customerimport").order_by("seq"))
+    assert [e.action for e in entries] == [Action.CUSTOMER_IMPORT_STARTED, Action.CUSTOMER_IMPORT_FINISHED]
+    assert entries[1].data == {
+        "file": "affected.csv",
+        "size": result.size_bytes,
+        "rows": 4,
+        "customers_created": 2,
+        "rows_merged": 1,
+        "rows_rejected": 1,
+        "warnings": 0,
+    }
+    assert entries[1].incident_id == result.incident_id
