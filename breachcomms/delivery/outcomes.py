@@ -24,6 +24,10 @@ Outcome = DeliveryAttempt.Outcome
 _jitter = random.SystemRandom()
 # The task's own rows: claimed by its token and not moved on by anyone else since.
 _MINE = "claim_token = %(token)s AND status IN ('sending', 'in_doubt')"
+# A provider event may have moved a row forward (delivered, bounced …) before its send task records it:
+# the task still writes what it sent (version, hash, provider id), but never moves the status back.
+_SENT_BY_ME = "claim_token = %(token)s AND status NOT IN ('pending', 'queued', 'cancelled')"
+_SENT_STATUS = "CASE WHEN status IN ('sending', 'in_doubt') THEN 'sent' ELSE status END"
 
 
 @dataclass(frozen=True)
@@ -108,9 +112,9 @@ def _record_sent(sent: list[Sent], shared: dict[str, Any]) -> None:
     if not sent or connection.vendor != "postgresql":
         _update_many(
             "",
-            f"UPDATE {DELIVERY} SET status = 'sent', provider_message_id = %(pid)s, content_hash = %(hash)s, "  # noqa: S608
-            "notice_version_id = %(version)s, sent_at = %(sent_at)s, attempts = attempts + 1, lease_until = NULL, "
-            f"last_error = '' WHERE id = %(id)s AND {_MINE}",
+            f"UPDATE {DELIVERY} SET status = {_SENT_STATUS}, provider_message_id = %(pid)s, "  # noqa: S608
+            "content_hash = %(hash)s, notice_version_id = %(version)s, sent_at = %(sent_at)s, "
+            f"attempts = attempts + 1, lease_until = NULL, last_error = '' WHERE id = %(id)s AND {_SENT_BY_ME}",
             [
                 {"id": s.delivery_id, "pid": s.provider_message_id, "hash": s.content_hash, "version": s.version_id}
                 for s in sent
@@ -120,11 +124,11 @@ def _record_sent(sent: list[Sent], shared: dict[str, Any]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {DELIVERY} d SET status = 'sent', provider_message_id = v.pid, content_hash = v.hash, "  # noqa: S608
+            f"UPDATE {DELIVERY} d SET status = {_SENT_STATUS}, provider_message_id = v.pid, content_hash = v.hash, "  # noqa: S608
             "notice_version_id = v.version::bigint, sent_at = %(sent_at)s, attempts = d.attempts + 1, "
             "lease_until = NULL, last_error = '' FROM unnest(string_to_array(%(id)s, ','), "
             "string_to_array(%(pid)s, %(sep)s), string_to_array(%(hash)s, ','), string_to_array(%(version)s, ',')) "
-            f"AS v(id, pid, hash, version) WHERE d.id = v.id::bigint AND d.{_MINE}",
+            f"AS v(id, pid, hash, version) WHERE d.id = v.id::bigint AND d.{_SENT_BY_ME}",
             {
                 **shared,
                 "sep": _SEP,

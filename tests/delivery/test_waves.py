@@ -156,3 +156,17 @@ def test_launch_pause_resume_and_abort_are_on_the_audit_trail(running: Wave, com
     ]
     assert {e.incident_id for e in entries} == {running.campaign.incident_id}
     assert audit_chain_verify().intact
+
+
+@override_settings(BREACHCOMMS_EMAIL_TRANSPORT="tests.delivery.transports.HookedEmailTransport")
+def test_a_delivery_event_before_the_task_records_keeps_its_status_and_gets_what_was_sent(running: Wave) -> None:
+    first, _second = dispatch()
+
+    def provider_reports_delivery_at_once() -> None:  # the webhook overtakes the send task's own update
+        Delivery.objects.filter(status="sending").update(status="delivered")
+
+    HookedEmailTransport.before_send = provider_reports_delivery_at_once
+    assert delivery_send_batch(claim_token=first, now=T0).sent == 5
+    rows = Delivery.objects.filter(claim_token=first)
+    assert {row.status for row in rows} == {"delivered"}
+    assert all(row.content_hash and row.notice_version_id and row.provider_message_id for row in rows)
