@@ -12,6 +12,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from breachcomms.core.admin import ReadOnlyAdmin
 from breachcomms.delivery import admin_views
 from breachcomms.delivery.forms import SuppressionForm, WaveForm
 from breachcomms.delivery.models import Delivery, DeliveryAttempt, Suppression, Wave, WaveAction
@@ -20,17 +21,6 @@ from breachcomms.delivery.selectors import wave_plan, wave_progress
 from breachcomms.delivery.services.waves import LAUNCH_PERMISSION
 
 RECENT_ACTIONS = 50
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Wave)

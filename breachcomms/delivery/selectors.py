@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from breachcomms.channels.segments import sms_info
 from breachcomms.delivery import ledger, planner
 from breachcomms.delivery.conf import setting
 from breachcomms.delivery.dispatch import messages_per_second
@@ -20,7 +21,6 @@ from breachcomms.delivery.shapes import CustomerValues, render_parts
 from breachcomms.delivery.windows import Window
 from breachcomms.notices.context import IncidentFacts, sample_recipient
 from breachcomms.notices.rendering import RenderError
-from breachcomms.notices.sms import sms_info
 
 SAMPLE_VALUES = CustomerValues("Alexandra Example-Longname", ("ACC-100200300",), "K7QX-M4PD-9TZA")
 

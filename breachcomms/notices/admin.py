@@ -16,6 +16,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from breachcomms.channels.segments import WARN_ABOVE_SEGMENTS, sms_info
 from breachcomms.notices import views
 from breachcomms.notices.checks import CheckSubject, check_subject
 from breachcomms.notices.context import sample_recipient, sample_reference_code
@@ -29,7 +30,6 @@ from breachcomms.notices.services import (
     campaign_rename,
     notice_version_update_draft,
 )
-from breachcomms.notices.sms import WARN_ABOVE_SEGMENTS, sms_info
 
 Status = NoticeVersion.Status
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from jinja2 import nodes
 
+from breachcomms.channels.segments import WARN_ABOVE_SEGMENTS, sms_info
 from breachcomms.jurisdictions.selectors import UnknownJurisdiction, content_requirements_for
 from breachcomms.notices.context import (
     IncidentFacts,
@@ -39,7 +40,6 @@ from breachcomms.notices.rendering import (
 )
 from breachcomms.notices.sandbox import TEXT_SANDBOX
 from breachcomms.notices.selectors import campaign_coverage, channel_locales, customer_locale_places, segment_samples
-from breachcomms.notices.sms import WARN_ABOVE_SEGMENTS, sms_info
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from breachcomms.channels.segments import SmsInfo, sms_info
 from breachcomms.notices.context import IncidentFacts, Recipient, sample_recipient, sample_reference_code
 from breachcomms.notices.locales import LocaleResolution, resolve_locale
 from breachcomms.notices.models import Channel, Notice, NoticeVersion
 from breachcomms.notices.rendering import RenderedNotice, RenderError, render_version
 from breachcomms.notices.selectors import notice_display_version, segment_customers
-from breachcomms.notices.sms import SmsInfo, sms_info
 from breachcomms.recipients.selectors import Segment, segment_list
 
 PREVIEW_CUSTOMERS = 3

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from breachcomms.core.admin import ReadOnlyAdmin
 from breachcomms.incidents.categories import BY_CODE
 from breachcomms.incidents.risk import RiskTier
 from breachcomms.recipients import (
@@ -24,19 +25,6 @@ from breachcomms.recipients.models import Customer, CustomerImport, CustomerKey,
 from breachcomms.recipients.selectors import customer_known_as, customer_search
 
 ISSUES_SHOWN = 100
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown to those with the view permission; nobody adds, changes or deletes here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(CustomerImport)

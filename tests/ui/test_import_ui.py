@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connections
 from django.urls import reverse
 
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients.services import customer_import_create, customer_import_run
-from tests.services import service_missing
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.ui.browser import SCREENSHOTS, chromium, log_in, new_page
 
 pytestmark = pytest.mark.ui
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-# Set BREACHCOMMS_SCREENSHOTS=docs/screenshots to refresh the README's picture; otherwise it goes to /tmp.
-SCREENSHOT = Path(os.environ.get("BREACHCOMMS_SCREENSHOTS", "/tmp/breachcomms-screenshots")) / "import.png"  # noqa: S108
-PASSWORD = "pw-for-tests-only"
+SCREENSHOT = SCREENSHOTS / "import.png"
 CUSTOMERS_CSV = (
     "name,email,phone,country,language,exposures\n"
     "Anna Svensson,anna@example.se,+46701234567,SE,sv,password|email\n"
@@ -45,32 +28,8 @@ CUSTOMERS_CSV = (
 
 @pytest.fixture
 def page(settings: Any) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        service_missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    # The live server speaks plain HTTP.
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 1100}, locale="en-GB")
-        context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-            # Code run under Playwright has its own context, hence its own database connection:
-            # close it here, or it would keep the test database from being dropped.
-            connections.close_all()
-
-
-def log_in(page: Any, live_server: Any, user: User) -> None:
-    page.goto(f"{live_server.url}{reverse('admin:login')}?next={reverse('admin:index')}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
+    with chromium(settings) as browser:
+        yield new_page(browser, width=1280, height=1100)
 
 
 @pytest.mark.django_db(transaction=True)

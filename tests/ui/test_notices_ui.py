@@ -3,76 +3,32 @@ review by a commander, approval, and an edit after approval that starts a new dr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connections
 from django.urls import reverse
 
+from breachcomms.channels.segments import sms_info
 from breachcomms.core import roles
 from breachcomms.incidents.categories import flags_for
 from breachcomms.incidents.models import Incident
 from breachcomms.notices.models import Campaign, Channel, NoticeVersion
-from breachcomms.notices.sms import sms_info
 from breachcomms.recipients.models import Customer
-from tests.services import service_missing
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.ui.browser import SCREENSHOTS, chromium, log_in, new_page
 
 pytestmark = pytest.mark.ui
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-SCREENSHOT = Path(os.environ.get("BREACHCOMMS_SCREENSHOTS", "/tmp/breachcomms-screenshots")) / "notice-review.png"  # noqa: S108
-PASSWORD = "pw-for-tests-only"
+SCREENSHOT = SCREENSHOTS / "notice-review.png"
 Status = NoticeVersion.Status
 
 
 @pytest.fixture
-def new_page(settings: Any) -> Iterator[Callable[[], Any]]:
+def open_page(settings: Any) -> Iterator[Callable[[], Any]]:
     """Opens a page in a fresh browser context: one per user, like two people at two desks."""
-    if not CHROMIUM.exists():
-        service_missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        contexts: list[Any] = []
-
-        def open_page() -> Any:
-            context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="en-GB")
-            context.set_default_timeout(15_000)
-            contexts.append(context)
-            return context.new_page()
-
-        try:
-            yield open_page
-        finally:
-            for context in contexts:
-                context.close()
-            browser.close()
-            connections.close_all()
-
-
-def log_in(page: Any, live_server: Any, user: User) -> None:
-    page.goto(f"{live_server.url}{reverse('admin:login')}?next={reverse('admin:index')}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
+    with chromium(settings) as browser:
+        yield lambda: new_page(browser, width=1400, height=1100)
 
 
 def messages(page: Any) -> str:
@@ -115,12 +71,12 @@ def english_email(incident: Incident) -> NoticeVersion:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("customers")
 def test_an_author_drafts_and_submits_and_a_commander_reviews_and_approves(
-    live_server: Any, new_page: Callable[[], Any], writer: User, commander: User, incident: Incident
+    live_server: Any, open_page: Callable[[], Any], writer: User, commander: User, incident: Incident
 ) -> None:
     # The new incident got its initial-notice campaign from the shipped templates after it was committed.
     campaign = Campaign.objects.get(incident=incident, kind=Campaign.Kind.INITIAL)
 
-    page = new_page()
+    page = open_page()
     log_in(page, live_server, writer)
     page.goto(live_server.url + reverse("admin:incidents_incident_change", args=[incident.pk]))
     page.click("#incident-campaigns-link")
@@ -143,7 +99,7 @@ def test_an_author_drafts_and_submits_and_a_commander_reviews_and_approves(
     assert version.status == Status.SUBMITTED
     assert version.author == writer
 
-    reviewer = new_page()
+    reviewer = open_page()
     log_in(reviewer, live_server, commander)
     reviewer.goto(live_server.url + reverse("admin:notices_noticeversion_review", args=[version.pk]))
     reviewer.select_option("#segment-select", "FI|sv|low")
@@ -189,12 +145,12 @@ def test_an_author_drafts_and_submits_and_a_commander_reviews_and_approves(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sms_editor_counts_encoding_and_segments_as_you_type(
-    live_server: Any, new_page: Callable[[], Any], writer: User, incident: Incident
+    live_server: Any, open_page: Callable[[], Any], writer: User, incident: Incident
 ) -> None:
     sms = NoticeVersion.objects.get(
         notice__campaign__incident=incident, notice__channel=Channel.SMS, notice__locale="ru"
     )
-    page = new_page()
+    page = open_page()
     log_in(page, live_server, writer)
     page.goto(live_server.url + reverse("admin:notices_noticeversion_change", args=[sms.pk]))
     counter = page.locator("#sms-counter")

@@ -11,17 +11,17 @@ from django.urls import reverse
 from breachcomms.delivery.models import Delivery, Wave
 from breachcomms.notices.models import NoticeVersion
 from tests.support import conftest as support_fixtures
-from tests.ui import test_import_ui as browser
+from tests.ui import test_import_ui
+from tests.ui.browser import SCREENSHOTS, log_in
 
-# Fixtures shared with the support desk's tests and the browser of the import's UI test.
+# Fixtures shared with the support desk's tests and the page of the import's UI test.
 customers = support_fixtures.customers
 locmem_transports = support_fixtures.locmem_transports
 sent = support_fixtures.sent
-page = browser.page
-log_in = browser.log_in
+page = test_import_ui.page
 
 pytestmark = pytest.mark.ui
-SCREENSHOT = browser.SCREENSHOT.parent / "support.png"
+SCREENSHOT = SCREENSHOTS / "support.png"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,53 +2,33 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import caches
-from django.db import connections
 
 from breachcomms.delivery.models import Delivery
 from breachcomms.delivery.references import format_reference
 from breachcomms.incidents.models import Incident
-from tests.services import service_missing
 from tests.tracking.ledger import make_deliveries, make_wave
-from tests.ui.test_import_ui import CHROMIUM, CHROMIUM_ARGS
+from tests.ui.browser import SCREENSHOTS, chromium, new_page
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = pytest.mark.ui
-SCREENSHOT = Path(os.environ.get("BREACHCOMMS_SCREENSHOTS", "/tmp/breachcomms-screenshots")) / "verify.png"  # noqa: S108
+SCREENSHOT = SCREENSHOTS / "verify.png"
 
 
 @pytest.fixture
 def swedish_page(settings: Any) -> Iterator[Any]:
     """A browser whose visitor reads Swedish (Accept-Language: sv-SE)."""
-    if not CHROMIUM.exists():
-        service_missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     settings.BREACHCOMMS_VERIFY_MIN_SECONDS = 0.05
     caches["default"].clear()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 900, "height": 1000}, locale="sv-SE")
-        context.set_default_timeout(15_000)
+    with chromium(settings) as browser:
+        page = new_page(browser, width=900, height=1000, locale="sv-SE")
         errors: list[str] = []
-        try:
-            page = context.new_page()
-            page.on(
-                "console", lambda message: errors.append(message.text) if "Content Security" in message.text else None
-            )
-            yield page
-            assert errors == []  # the page needs nothing its own content security policy refuses
-        finally:
-            context.close()
-            browser.close()
-            connections.close_all()
+        page.on("console", lambda message: errors.append(message.text) if "Content Security" in message.text else None)
+        yield page
+        assert errors == []  # the page needs nothing its own content security policy refuses
 
 
 @pytest.fixture

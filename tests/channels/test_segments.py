@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from breachcomms.notices.sms import sms_info
+from breachcomms.channels.segments import sms_info
 
 
 @pytest.mark.parametrize(
