@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "breachcomms.regulatory",
     "breachcomms.notices",
     "breachcomms.delivery",
+    "breachcomms.followups",
+    "breachcomms.reports",
     "breachcomms.channels",
     "breachcomms.sandbox",
     "breachcomms.tracking",
@@ -198,6 +200,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # --- end Delivery ---
+
+# --- Follow-ups (owned by breachcomms.followups; scheduled waves by breachcomms.delivery) ---
+# --- end Follow-ups ---
+
+# --- Reports (owned by breachcomms.reports) ---
+# --- end Reports ---
 
 # --- Providers and channels (owned by breachcomms.channels and breachcomms.sandbox) ---
 # By default email goes through the SendGrid SDK and SMS through the Twilio SDK to the local provider

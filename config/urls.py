@@ -19,4 +19,5 @@ urlpatterns = [
     path(VERIFY_PATH.lstrip("/"), include("breachcomms.verification.urls")),
     path("support/", include("breachcomms.support.urls")),
     path("dashboard/", include("breachcomms.tracking.urls")),
+    path("reports/", include("breachcomms.reports.urls")),
 ]

@@ -25,6 +25,7 @@ class Action(models.TextChoices):
     NOTICE_VERSION_APPROVED = "notice_version.approved", _("Notice approved")
     NOTICE_VERSION_REJECTED = "notice_version.rejected", _("Notice rejected")
     NOTICE_CHECK_ACKNOWLEDGED = "notice_check.acknowledged", _("Failing check acknowledged")
+    WAVE_SCHEDULED = "wave.scheduled", _("Wave scheduled")
     WAVE_LAUNCHED = "wave.launched", _("Wave launched")
     WAVE_PAUSED = "wave.paused", _("Wave paused")
     WAVE_RESUMED = "wave.resumed", _("Wave resumed")
@@ -34,6 +35,12 @@ class Action(models.TextChoices):
     SUPPRESSION_ADDED = "suppression.added", _("Address suppressed")
     SUPPRESSION_REMOVED = "suppression.removed", _("Suppression lifted")
     SUPPORT_LOOKUP = "support.lookup", _("Support lookup")
+    ENROLMENT_IMPORT_FINISHED = "enrolment_import.finished", _("Enrolments imported")
+    FOLLOW_UP_PLANNED = "follow_up.planned", _("Follow-up planned")
+    FOLLOW_UP_CHANGED = "follow_up.changed", _("Follow-up changed")
+    JURISDICTION_CHANGED = "jurisdiction.changed", _("Jurisdiction rule changed")
+    REPORT_EXPORTED = "report.exported", _("Regulator report exported")
+    PROOF_EXPORTED = "proof.exported", _("Proof of notice exported")
     RULES_CHANGED = "rules.changed", _("Rules changed")
 
 
