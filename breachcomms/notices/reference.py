@@ -1,7 +1,8 @@
 """The verification page's URLs and the stand-in reference codes previews show.
 
 Real reference codes belong to deliveries (the delivery app issues them); a preview shows a stable
-sample code of the same shape, so that a template's length and layout look as they will.
+sample code in the same format (``breachcomms.core.references``), so that a template's length and
+layout look as they will.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
-SAMPLE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32, as delivery references
+from breachcomms.core.references import REFERENCE_MAX, format_reference
+
 VERIFY_PATH = "/verify/"
 
 
 def reference_code_sample(seed: str) -> str:
     """A stable code such as ``K7QX-M4PD-9TZA`` for previews (the same sample customer, the same code)."""
     digest = hashlib.sha256(f"preview:{seed}".encode()).digest()
-    chars = "".join(SAMPLE_ALPHABET[b % 32] for b in digest[:12])
-    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+    return format_reference(int.from_bytes(digest[:8], "big") & REFERENCE_MAX)
 
 
 def verify_site() -> str:

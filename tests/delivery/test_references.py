@@ -7,14 +7,9 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from breachcomms.delivery.references import (
-    ALPHABET,
-    REFERENCE_MAX,
-    InvalidReference,
-    format_reference,
-    parse_reference,
-    reference_sql,
-)
+from breachcomms.core.references import ALPHABET, REFERENCE_MAX, InvalidReference, format_reference, parse_reference
+from breachcomms.delivery.references import reference_sql
+from breachcomms.notices.reference import reference_code_sample
 
 
 @given(st.integers(min_value=0, max_value=REFERENCE_MAX))
@@ -54,3 +49,10 @@ def test_the_database_makes_distinct_codes_in_range() -> None:
     assert all(0 <= value <= REFERENCE_MAX for value in values)
     # Random, not sequential: the top bit is set in about half of them.
     assert 0.45 < sum(value >> 54 for value in values) / len(values) < 0.55
+
+
+@given(st.text(max_size=40))
+def test_preview_sample_codes_are_valid_codes_of_the_same_format(seed: str) -> None:
+    code = reference_code_sample(seed)
+    assert code == reference_code_sample(seed)
+    assert format_reference(parse_reference(code)) == code
