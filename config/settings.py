@@ -175,7 +175,8 @@ BREACHCOMMS_DELIVERY_MAX_CLAIM = env.int("BREACHCOMMS_DELIVERY_MAX_CLAIM", defau
 BREACHCOMMS_DELIVERY_MAX_IN_FLIGHT = env.int("BREACHCOMMS_DELIVERY_MAX_IN_FLIGHT", default=40_000)
 BREACHCOMMS_DELIVERY_QUEUED_LEASE = env.int("BREACHCOMMS_DELIVERY_QUEUED_LEASE", default=300)  # seconds
 BREACHCOMMS_DELIVERY_SENDING_LEASE = env.int("BREACHCOMMS_DELIVERY_SENDING_LEASE", default=120)  # > task time limit
-BREACHCOMMS_DELIVERY_RECONCILE_AFTER = env.int("BREACHCOMMS_DELIVERY_RECONCILE_AFTER", default=30)
+# Wait this long after a lease ran out before asking the provider about rows in doubt: its search lags.
+BREACHCOMMS_DELIVERY_RECONCILE_AFTER = env.int("BREACHCOMMS_DELIVERY_RECONCILE_AFTER", default=600)
 BREACHCOMMS_DELIVERY_RETRY_BASE = env.int("BREACHCOMMS_DELIVERY_RETRY_BASE", default=30)
 BREACHCOMMS_DELIVERY_RETRY_MAX = env.int("BREACHCOMMS_DELIVERY_RETRY_MAX", default=3600)
 BREACHCOMMS_DELIVERY_MAX_ATTEMPTS = env.int("BREACHCOMMS_DELIVERY_MAX_ATTEMPTS", default=10)
@@ -202,6 +203,17 @@ CELERY_BEAT_SCHEDULE = {
 # --- end Delivery ---
 
 # --- Follow-ups (owned by breachcomms.followups; scheduled waves by breachcomms.delivery) ---
+# Every tick moves draft follow-up waves with their anchors and launches the scheduled waves that are due
+# (the `dispatcher` command does the launching too, in the embedded mode and the demo).
+BREACHCOMMS_FOLLOWUPS_TICK_INTERVAL = env.float("BREACHCOMMS_FOLLOWUPS_TICK_INTERVAL", default=30.0)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "followups-tick": {
+        "task": "breachcomms.followups.tasks.followups_tick_task",
+        "schedule": BREACHCOMMS_FOLLOWUPS_TICK_INTERVAL,
+        "options": {"expires": BREACHCOMMS_FOLLOWUPS_TICK_INTERVAL * 2},
+    },
+}
 # --- end Follow-ups ---
 
 # --- Reports (owned by breachcomms.reports) ---

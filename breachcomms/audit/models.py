@@ -26,6 +26,7 @@ class Action(models.TextChoices):
     NOTICE_VERSION_REJECTED = "notice_version.rejected", _("Notice rejected")
     NOTICE_CHECK_ACKNOWLEDGED = "notice_check.acknowledged", _("Failing check acknowledged")
     WAVE_SCHEDULED = "wave.scheduled", _("Wave scheduled")
+    WAVE_UNSCHEDULED = "wave.unscheduled", _("Wave unscheduled")
     WAVE_LAUNCHED = "wave.launched", _("Wave launched")
     WAVE_PAUSED = "wave.paused", _("Wave paused")
     WAVE_RESUMED = "wave.resumed", _("Wave resumed")

@@ -90,6 +90,26 @@ class SmsTransport(Protocol):
 
 
 @dataclass(frozen=True)
+class SentQuery:
+    """A delivery whose send may have reached the provider, and how to recognise it in the provider's record."""
+
+    delivery_id: str
+    to: str  # the address or number it was sent to
+    sent_after: datetime  # its send started after this moment
+    marker: str  # text its message carries and no other message does: its reference code
+
+
+class SentFinder(Protocol):
+    """Optional transport method: which of these deliveries the provider accepted (delivery id → its message id).
+
+    A delivery left out was not found. A provider that cannot answer for all of them raises ``ChannelError``: then
+    nothing is concluded. ``find_sent_max`` (optional attribute) caps how many are asked at once.
+    """
+
+    def find_sent(self, queries: Sequence[SentQuery]) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
 class ProviderEvent:
     """One status report from a provider, mapped to our delivery by ``delivery_id``."""
 

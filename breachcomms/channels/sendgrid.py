@@ -2,7 +2,7 @@
 
 One mail-send request per ``EmailBatch``: the rendered subject and bodies once, one personalization per
 recipient with its substitutions and ``custom_args={"delivery_id": …}``, which SendGrid copies onto
-every event of that recipient.
+every event of that recipient, and which its Email Activity API searches (``find_sent``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import urllib.error
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from breachcomms.channels.base import (
     PermanentError,
     ProviderEvent,
     Receipt,
+    SentQuery,
     SignatureError,
     TransientError,
 )
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 30 * 1024 * 1024
 # ... and a personalization whose substitutions take more than this (400).
 MAX_SUBSTITUTION_BYTES = 10_000
+# The custom argument that names our delivery on every event and in the Email Activity search.
+DELIVERY_ID_ARG = "delivery_id"
+# Deliveries named in one Email Activity search (SendGrid documents no query length; this keeps the URL ~3 KB).
+ACTIVITY_IDS_PER_SEARCH = 50
 # Breach notices are not marketing: no open pixels, no rewritten links (a rewritten link looks like phishing).
 TRACKING_OFF = {
     "click_tracking": {"enable": False, "enable_text": False},
@@ -76,6 +81,65 @@ class SendGridTransport:
             raise TransientError(f"SendGrid unreachable: {_describe(exc)}") from exc
         message_id = response.headers.get("X-Message-Id", "") if response.headers else ""
         return [Receipt(delivery_id=r.delivery_id, provider_message_id=message_id) for r in batch.recipients]
+
+    # Email Activity allows 6 requests a minute and reconciliation runs every 30 s: three searches per run.
+    find_sent_max = 3 * ACTIVITY_IDS_PER_SEARCH
+
+    def find_sent(self, queries: Sequence[SentQuery]) -> dict[str, str]:
+        """Which deliveries SendGrid accepted, by the ``delivery_id`` custom argument (the Email Activity API).
+
+        ``GET /v3/messages?query=(unique_args['delivery_id']="17") OR …&limit=1000``. The answer names each message's
+        ``to_email`` and ``msg_id``, not its arguments, so one search never names two deliveries to one address.
+        Needs the Email Activity add-on: without it SendGrid answers 403 and the deliveries stay in doubt.
+        """
+        found: dict[str, str] = {}
+        for chunk in _search_chunks(queries):
+            by_address = {query.to.strip().lower(): query.delivery_id for query in chunk}
+            for message in self._activity(chunk):
+                delivery_id = by_address.get(str(message.get("to_email", "")).strip().lower())
+                if delivery_id is not None:
+                    # Like a send's receipt: the X-Message-Id, the part of the msg_id before its first dot.
+                    found[delivery_id] = str(message.get("msg_id") or "found").split(".", 1)[0]
+        return found
+
+    def _activity(self, chunk: Sequence[SentQuery]) -> list[dict[str, Any]]:
+        for query in chunk:
+            if not query.delivery_id.isdigit():  # never let a value change the query's meaning
+                raise PermanentError(f"Cannot search for delivery id {query.delivery_id!r}.")
+        search = " OR ".join(f"(unique_args['{DELIVERY_ID_ARG}']=\"{q.delivery_id}\")" for q in chunk)
+        try:
+            response = self.client.client.messages.get(
+                query_params={"query": search, "limit": 1000}, timeout=self.timeout
+            )
+        except HTTPError as exc:
+            raise _http_error(exc) from exc
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            raise TransientError(f"SendGrid unreachable: {_describe(exc)}") from exc
+        try:
+            messages = json.loads(response.body)["messages"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TransientError(f"SendGrid Email Activity answered something else: {exc}") from exc
+        if not isinstance(messages, list):
+            raise TransientError("SendGrid Email Activity answered something else: messages is not a list")
+        return [message for message in messages if isinstance(message, dict)]
+
+
+def _search_chunks(queries: Sequence[SentQuery]) -> Iterator[list[SentQuery]]:
+    """Searches of at most ``ACTIVITY_IDS_PER_SEARCH`` deliveries, no address twice in one."""
+    waiting = list(queries)
+    while waiting:
+        chunk: list[SentQuery] = []
+        seen: set[str] = set()
+        held: list[SentQuery] = []
+        for query in waiting:
+            address = query.to.strip().lower()
+            if address in seen or len(chunk) == ACTIVITY_IDS_PER_SEARCH:
+                held.append(query)
+            else:
+                chunk.append(query)
+                seen.add(address)
+        yield chunk
+        waiting = held
 
 
 def mail_send_payload(batch: EmailBatch) -> dict[str, Any]:

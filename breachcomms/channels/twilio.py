@@ -1,12 +1,15 @@
 """SMS through the official Twilio SDK, and its signed status callbacks.
 
 Each message carries a status-callback URL on our public base with ``?delivery_id=…``, so every callback
-names the delivery it is about without a lookup by message SID.
+names the delivery it is about without a lookup by message SID. Twilio's message list does not show that
+URL, so ``find_sent`` recognises a message by its text instead: every notice carries its delivery's
+reference code, 55 random bits that no other message has.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -23,6 +26,7 @@ from breachcomms.channels.base import (
     PermanentError,
     ProviderEvent,
     Receipt,
+    SentQuery,
     SignatureError,
     SmsMessage,
     TransientError,
@@ -30,6 +34,11 @@ from breachcomms.channels.base import (
 from breachcomms.channels.twilio_http import PooledHttpClient
 from breachcomms.channels.webhook_paths import DELIVERY_ID_PARAM, TWILIO_STATUS_PATH
 
+# Messages to one number read per list page, and at most this many pages before giving up on a delivery.
+LIST_PAGE_SIZE = 100
+LIST_MAX_PAGES = 20
+# Twilio's clock and ours may differ a little: look this much further back than the send started.
+CLOCK_SKEW = timedelta(minutes=10)
 # Twilio's "Too Many Requests" error code (HTTP 429).
 TOO_MANY_REQUESTS = 20429
 # What the common delivery error codes of status callbacks mean (https://www.twilio.com/docs/api/errors).
@@ -103,6 +112,50 @@ class TwilioTransport:
         except TwilioException as exc:
             raise PermanentError(f"Twilio: {exc}") from exc
         return Receipt(delivery_id=message.delivery_id, provider_message_id=str(created.sid))
+
+    find_sent_max = 200  # one list request (or a few) each
+
+    def find_sent(self, queries: Sequence[SentQuery]) -> dict[str, str]:
+        """Which deliveries Twilio accepted: its messages to each number, searched for the delivery's reference code.
+
+        ``GET /2010-04-01/Accounts/{Sid}/Messages.json?To=…`` pages newest first, back to the time the delivery was
+        created. Not filtered by ``DateSent``: a message still queued at Twilio (a slow sender queues for hours)
+        has no send date yet, and must be found all the same.
+        """
+        found: dict[str, str] = {}
+        for query in queries:
+            sid = self._find_one(query)
+            if sid:
+                found[query.delivery_id] = sid
+        return found
+
+    def _find_one(self, query: SentQuery) -> str:
+        if not query.marker.strip() or not query.to.strip():
+            raise PermanentError(f"Nothing to recognise delivery {query.delivery_id} by.")
+        since = query.sent_after - CLOCK_SKEW
+        marker = query.marker.upper()
+        try:
+            pages = 0
+            page = self.client.api.account.messages.page(to=query.to, page_size=LIST_PAGE_SIZE)
+            while page is not None:
+                newer = False
+                for message in page:
+                    if marker in (message.body or "").upper():
+                        return str(message.sid)
+                    newer = newer or message.date_created is None or message.date_created >= since
+                if not newer:
+                    return ""  # a whole page older than the delivery (the list is newest first): it is not there
+                pages += 1
+                if pages >= LIST_MAX_PAGES:
+                    raise TransientError(f"Too many messages to {query.to} to search for delivery {query.delivery_id}.")
+                page = page.next_page()
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _rest_error(exc) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TransientError(f"Twilio unreachable: {exc}") from exc
+        except TwilioException as exc:
+            raise TransientError(f"Twilio: {exc}") from exc
+        return ""
 
 
 def status_callback_url(base: str, delivery_id: str) -> str:

@@ -46,8 +46,17 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "delivery.view_deliveryattempt",
         "delivery.view_suppression",
         "delivery.add_suppression",
+        "delivery.delete_suppression",
         "tracking.view_dashboard",
         "tracking.view_providerevent",
+        "recipients.view_enrolment",
+        "recipients.add_enrolment",
+        "followups.view_followup",
+        "followups.add_followup",
+        "followups.change_followup",
+        "followups.view_followupoccurrence",
+        "reports.view_regulatorreport",
+        "reports.view_proofofnotice",
     ),
     NOTICE_AUTHOR: (
         "incidents.view_incident",
@@ -64,6 +73,8 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "delivery.view_wave",
         "delivery.view_waveaction",
         "delivery.view_delivery",
+        "followups.view_followup",
+        "followups.view_followupoccurrence",
     ),
     SUPPORT_STAFF: (
         "incidents.view_incident",
@@ -77,6 +88,10 @@ ROLE_PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
         "delivery.view_deliveryattempt",
         "delivery.view_suppression",
         "support.use_supportdesk",
+        "reports.view_proofofnotice",
+        "recipients.view_enrolment",
+        "followups.view_followup",
+        "followups.view_followupoccurrence",
     ),
 }
 
@@ -88,6 +103,8 @@ PERMISSION_NAMES: Final[dict[str, str]] = {
     "delivery.launch_wave": "Can launch, pause, resume and abort waves",
     "tracking.view_dashboard": "Can see the delivery dashboard",
     "support.use_supportdesk": "Can look up customers at the support desk",
+    "reports.view_regulatorreport": "Can see and export regulator reports",
+    "reports.view_proofofnotice": "Can see and export a customer's proof of notice",
 }
 
 

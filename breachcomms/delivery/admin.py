@@ -6,21 +6,27 @@ import contextlib
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from breachcomms.core.admin import ReadOnlyAdmin
 from breachcomms.delivery import admin_views
+from breachcomms.delivery.audiences import describe_audience, validate_audience
 from breachcomms.delivery.forms import SuppressionForm, WaveForm
 from breachcomms.delivery.models import Delivery, DeliveryAttempt, Suppression, Wave, WaveAction
 from breachcomms.delivery.references import InvalidReference, parse_reference
 from breachcomms.delivery.selectors import wave_plan, wave_progress
+from breachcomms.delivery.services import suppression_remove
 from breachcomms.delivery.services.waves import LAUNCH_PERMISSION
 
 RECENT_ACTIONS = 50
+AUDIENCE_FIELDS = ("audience_kind", "audience_campaign", "audience_channel", "audience_program")
 
 
 @admin.register(Wave)
@@ -33,6 +39,10 @@ class WaveAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["campaign", "name"]}),
         (_("Who"), {"fields": ["regions", "languages", "risk_tiers", "channel_plan", "fallback_locale"]}),
+        (
+            _("Follow-up audience"),
+            {"fields": ["audience_kind", "audience_campaign", "audience_channel", "audience_program"]},
+        ),
         (_("When and how fast"), {"fields": ["start_at", "email_per_minute", "sms_segments_per_second"]}),
         (_("Quiet hours (customer's local time)"), {"fields": ["window_start", "window_end", "region_cap_per_hour"]}),
         (_("Auto-halt"), {"fields": ["halt_window", "max_hard_bounce_rate", "max_failure_rate"]}),
@@ -51,8 +61,9 @@ class WaveAdmin(admin.ModelAdmin):
         if obj is None or obj.status == Wave.Status.DRAFT and self.has_change_permission(request, obj):
             return self.fieldsets
         names = [field for _, options in self.fieldsets for field in options["fields"]]
-        shown = [name for name in names if name not in ("regions", "languages", "risk_tiers")]
-        return [(None, {"fields": ["status", "halt_reason", "segment_list", *shown, "launched_at", "finished_at"]})]
+        shown = [name for name in names if name not in ("regions", "languages", "risk_tiers", *AUDIENCE_FIELDS)]
+        fields = ["status", "halt_reason", "segment_list", "audience_description", *shown, "launched_at", "finished_at"]
+        return [(None, {"fields": fields})]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Wave | None = None) -> Any:
         if obj is None or obj.status == Wave.Status.DRAFT and self.has_change_permission(request, obj):
@@ -75,7 +86,14 @@ class WaveAdmin(admin.ModelAdmin):
     def status_label(self, obj: Wave) -> str:
         if obj.is_halted:
             return format_html('<strong class="wave-halted">{}</strong>', _("Halted"))
+        if obj.status == Wave.Status.SCHEDULED and obj.start_at is not None:
+            start = formats.date_format(timezone.localtime(obj.start_at), "SHORT_DATETIME_FORMAT")
+            return gettext("Scheduled for %(start)s") % {"start": start}
         return str(obj.get_status_display())
+
+    @admin.display(description=_("audience"))
+    def audience_description(self, obj: Wave) -> str:
+        return describe_audience(obj.audience)
 
     @admin.display(description=_("segments"))
     def segment_list(self, obj: Wave) -> str:
@@ -110,12 +128,17 @@ class WaveAdmin(admin.ModelAdmin):
         context: dict[str, Any] = {
             "wave": wave,
             "can_act": can_act,
+            "audience_text": describe_audience(wave.audience),
+            "audience_problems": validate_audience(wave.audience, wave=wave) if wave.audience else [],
             "actions": wave.actions.select_related("by")[:RECENT_ACTIONS],
             "action_urls": {a: reverse(f"admin:delivery_wave_{a}", args=[wave.pk]) for a in admin_views.ACTIONS},
             "deliveries_url": reverse("admin:delivery_delivery_changelist") + f"?wave__id__exact={wave.pk}",
         }
-        if wave.status == Wave.Status.DRAFT:
-            context["plan"] = wave_plan(wave=wave)
+        # Paused before it ever ran: its scheduled launch was refused, it still has a plan and no rows.
+        refused = wave.status == Wave.Status.PAUSED and wave.launched_at is None
+        if wave.status in (Wave.Status.DRAFT, Wave.Status.SCHEDULED) or refused:
+            # A malformed audience has no plan; its problems are shown instead.
+            context["plan"] = None if context["audience_problems"] else wave_plan(wave=wave)
         else:
             context["progress"] = wave_progress(wave=wave)
         return context
@@ -199,13 +222,19 @@ class SuppressionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def save_model(self, request: HttpRequest, obj: Suppression, form: Any, change: bool) -> None:
         obj.created_by = request.user  # type: ignore[assignment]
         obj.source = obj.source or f"admin: {request.user}"
         super().save_model(request, obj, form, change)
+
+    # Lifting a suppression (the delete permission) goes through the service, so it is on the audit trail.
+    def delete_model(self, request: HttpRequest, obj: Suppression) -> None:
+        suppression_remove(suppression=obj, user=request.user, reason=gettext("Deleted in the admin."))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Suppression]) -> None:
+        with transaction.atomic():
+            for suppression in queryset:
+                suppression_remove(suppression=suppression, user=request.user, reason=gettext("Deleted in the admin."))
 
 
 @admin.register(WaveAction)

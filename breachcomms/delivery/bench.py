@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 
 from breachcomms.core import roles
-from breachcomms.delivery.models import Delivery, DeliveryAttempt, RegionHour, Wave
+from breachcomms.delivery.models import Delivery, DeliveryAttempt, DeliveryBatch, RegionHour, Wave
 from breachcomms.incidents.models import Incident
 from breachcomms.notices.checks import blocking_failures, run_checks
 from breachcomms.notices.models import Campaign, NoticeVersion
@@ -144,7 +144,7 @@ def approve_shipped(incident: Incident, author: User, commander: User) -> Campai
 def drop_incident(incident: Incident) -> None:
     """Delete the benchmark incident set-based (the ORM's cascade would load every row)."""
     waves = list(Wave.objects.filter(campaign__incident=incident).values_list("id", flat=True))
-    tables = [DeliveryAttempt._meta.db_table, Delivery._meta.db_table, RegionHour._meta.db_table]
+    tables = [t._meta.db_table for t in (DeliveryAttempt, Delivery, RegionHour, DeliveryBatch)]
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"DELETE FROM {table} WHERE wave_id = ANY(%s)", [waves])  # noqa: S608
@@ -154,6 +154,11 @@ def drop_incident(incident: Incident) -> None:
     for campaign in Campaign.objects.filter(incident=incident):
         _drop_campaign(campaign)
     incident.delete()
+    if connection.vendor == "postgresql":
+        # Reclaim the dead rows now, so the next run starts from the same tables even without autovacuum.
+        with connection.cursor() as cursor:
+            for table in [*tables, "recipients_customer", "recipients_customerkey"]:
+                cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def _drop_campaign(campaign: Any) -> None:

@@ -24,7 +24,7 @@ _DEFAULTS: dict[str, Any] = {
     # A sending row whose worker has not finished after this may have reached the provider: in doubt.
     "BREACHCOMMS_DELIVERY_SENDING_LEASE": 120,
     # In-doubt rows are checked with the provider once they are this old (its records lag a little).
-    "BREACHCOMMS_DELIVERY_RECONCILE_AFTER": 30,
+    "BREACHCOMMS_DELIVERY_RECONCILE_AFTER": 600,
     # Temporary errors: retry after base * 2^attempt seconds (with jitter), at most max; give up after N.
     "BREACHCOMMS_DELIVERY_RETRY_BASE": 30,
     "BREACHCOMMS_DELIVERY_RETRY_MAX": 3600,

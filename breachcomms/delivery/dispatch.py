@@ -16,32 +16,59 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Least
 
 from breachcomms.delivery.conf import seconds, setting
-from breachcomms.delivery.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, RegionHour, Wave
+from breachcomms.delivery.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryBatch,
+    DeliveryStatus,
+    RegionHour,
+    Wave,
+)
 from breachcomms.delivery.windows import Window
 
 DELIVERY = Delivery._meta.db_table
 ATTEMPT = DeliveryAttempt._meta.db_table
+BATCH = DeliveryBatch._meta.db_table
+WAVE = Wave._meta.db_table
 TOKEN_FIELD: dict[str, str] = {Channel.EMAIL: "email_tokens", Channel.SMS: "sms_tokens"}
 
 
 def recover_leases(*, now: datetime) -> tuple[int, int]:
-    """Queued rows whose task never started go back to pending; sending rows whose worker went
-    silent may have reached the provider and become in doubt. Returns (requeued, in doubt)."""
-    requeued = Delivery.objects.filter(status=DeliveryStatus.QUEUED, lease_until__lt=now).update(
-        status=DeliveryStatus.PENDING, claim_token="", lease_until=None
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {DELIVERY} SET status = %s, lease_until = %s "  # noqa: S608
-            "WHERE status = %s AND lease_until < %s RETURNING id, wave_id",
-            [DeliveryStatus.IN_DOUBT, now, DeliveryStatus.SENDING, now],
+    """Batches whose lease ran out: a queued one's task never started, so its rows go back to pending
+    (cancelled if the wave was aborted); a sending one's worker went silent and may have reached the
+    provider, so its rows become in doubt. Returns (requeued, in doubt)."""
+    requeued = 0
+    lost = list(
+        DeliveryBatch.objects.filter(status=DeliveryBatch.Status.QUEUED, lease_until__lt=now).values_list(
+            "token", flat=True
         )
-        doubtful = cursor.fetchall()
+    )
+    for token in lost:
+        requeued += release_batch(token, now=now, expired_before=now)
+    stalled = DeliveryBatch.objects.filter(status=DeliveryBatch.Status.SENDING, lease_until__lt=now)
+    doubtful: list[tuple[int, int]] = []
+    for token in stalled.values_list("token", flat=True):
+        with transaction.atomic(), connection.cursor() as cursor:  # the batch and its rows change together
+            cursor.execute(
+                f"UPDATE {BATCH} SET status = %s WHERE token = %s AND status = %s AND lease_until < %s "  # noqa: S608
+                "RETURNING sent_at",
+                [DeliveryBatch.Status.IN_DOUBT, token, DeliveryBatch.Status.SENDING, now],
+            )
+            started = cursor.fetchone()
+            if started is None:
+                continue  # its task recorded it meanwhile
+            cursor.execute(
+                f"UPDATE {DELIVERY} SET status = %s, lease_until = %s, sent_at = COALESCE(sent_at, %s) "  # noqa: S608
+                "WHERE claim_token = %s AND status = %s RETURNING id, wave_id",
+                [DeliveryStatus.IN_DOUBT, now, started[0], token, DeliveryStatus.SENDING],
+            )
+            doubtful += cursor.fetchall()
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery_id=delivery_id,
@@ -53,6 +80,56 @@ def recover_leases(*, now: datetime) -> tuple[int, int]:
         for delivery_id, wave_id in doubtful
     )
     return requeued, len(doubtful)
+
+
+def release_batch(token: str, *, now: datetime, expired_before: datetime | None = None) -> int:
+    """A queued batch whose task will not send it: its rows go back to pending, or are cancelled if the
+    wave was aborted. Only a batch still queued (its task never started) is released; returns its rows."""
+    condition = "AND lease_until < %s" if expired_before is not None else ""
+    with transaction.atomic(), connection.cursor() as cursor:  # the batch and its rows change together
+        cursor.execute(
+            f"UPDATE {BATCH} SET status = %s WHERE token = %s AND status = %s {condition} RETURNING wave_id",  # noqa: S608
+            [
+                DeliveryBatch.Status.RELEASED,
+                token,
+                DeliveryBatch.Status.QUEUED,
+                *([expired_before] if expired_before is not None else []),
+            ],
+        )
+        released = cursor.fetchone()
+        if released is None:
+            return 0
+        # Read after the batch is ours: an abort committed since cancels; one committed later cancels pending rows.
+        cursor.execute(f"SELECT status FROM {WAVE} WHERE id = %s", [released[0]])  # noqa: S608
+        found = cursor.fetchone()
+        if found[0] == Wave.Status.ABORTED:
+            cursor.execute(
+                f"UPDATE {DELIVERY} SET status = %s, claim_token = '', lease_until = NULL, finished_at = %s, "  # noqa: S608
+                "last_error = %s WHERE claim_token = %s AND status = %s",
+                [DeliveryStatus.CANCELLED, now, "The wave was aborted.", token, DeliveryStatus.SENDING],
+            )
+        else:
+            cursor.execute(
+                f"UPDATE {DELIVERY} SET status = %s, claim_token = '', lease_until = NULL "  # noqa: S608
+                "WHERE claim_token = %s AND status = %s",
+                [DeliveryStatus.PENDING, token, DeliveryStatus.SENDING],
+            )
+        return int(cursor.rowcount)
+
+
+def cancel_unstarted(*, wave_id: int, reason: str, now: datetime) -> int:
+    """Cancel the rows of a wave's batches whose task has not started (an abort calls this in its
+    transaction, after locking the wave); returns how many rows. A batch already sending is left alone:
+    its rows may be at the provider, and its task records what happened to them."""
+    queued = DeliveryBatch.objects.filter(wave_id=wave_id, status=DeliveryBatch.Status.QUEUED)
+    # Locked, so a task starting now waits and then finds its batch released.
+    tokens = list(queued.select_for_update().values_list("token", flat=True))
+    if not tokens:
+        return 0
+    DeliveryBatch.objects.filter(token__in=tokens).update(status=DeliveryBatch.Status.RELEASED)
+    return Delivery.objects.filter(claim_token__in=tokens, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.CANCELLED, last_error=reason, finished_at=now, claim_token="", lease_until=None
+    )
 
 
 def messages_per_second(wave: Wave, channel: str) -> float | None:
@@ -171,7 +248,8 @@ def batch_size(channel: str) -> int:
 def claim(
     wave: Wave, *, channel: str, cell: ZoneCell, limit: int, now: datetime, lease_until: datetime
 ) -> Counter[str]:
-    """Mark up to ``limit`` due rows of a cell queued, in batches; returns claim token → rows."""
+    """Claim up to ``limit`` due rows of a cell in batches: the rows become sending under their batch's
+    token and each batch gets a queued ``DeliveryBatch`` row. Returns claim token → rows."""
     if limit <= 0:
         return Counter()
     batch = batch_size(channel)
@@ -181,27 +259,43 @@ def claim(
     if cell.region is not None:
         filters.append(cell.region)
     pick = (
-        f"SELECT id, shape FROM {DELIVERY} WHERE wave_id = %s AND channel = %s AND status = %s "  # noqa: S608
+        f"SELECT {{columns}} FROM {DELIVERY} WHERE wave_id = %s AND channel = %s AND status = %s "  # noqa: S608
         f"AND time_zone = %s AND due_at <= %s {region_sql} ORDER BY due_at, shape LIMIT %s"
     )
-    if connection.vendor == "postgresql":
-        return _claim_postgresql(pick, [*filters, limit], base=base, batch=batch, now=now, lease_until=lease_until)
-    return _claim_sqlite(pick, [*filters, limit], base=base, batch=batch, now=now, lease_until=lease_until)
+    claim = _claim_postgresql if connection.vendor == "postgresql" else _claim_sqlite
+    claimed = claim(pick, [*filters, limit], base=base, batch=batch, now=now, lease_until=lease_until)
+    if claimed and connection.vendor != "postgresql":
+        DeliveryBatch.objects.bulk_create(
+            DeliveryBatch(
+                token=token, wave_id=wave.id, channel=channel, rows=n, lease_until=lease_until, created_at=now
+            )
+            for token, n in claimed.items()
+        )
+    return claimed
 
 
 def _claim_postgresql(
     pick: str, params: list[Any], *, base: str, batch: int, now: datetime, lease_until: datetime
 ) -> Counter[str]:
-    # Batches follow the shape order, so a batch holds few shapes: few provider requests per task.
+    # Batches follow the shape order, so a batch holds few shapes: few provider requests per task. The
+    # locked rows are updated by their ctid (a TID scan), not joined to the table by id.
+    picked = pick.format(columns="ctid AS tid, id, shape")
     sql = (
-        f"WITH picked AS ({pick} FOR UPDATE SKIP LOCKED), "  # noqa: S608
-        "numbered AS (SELECT id, (row_number() OVER (ORDER BY shape, id) - 1) / %s AS chunk FROM picked) "
-        f"UPDATE {DELIVERY} d SET status = %s, claim_token = %s || '.' || numbered.chunk, lease_until = %s, "
-        "queued_at = %s FROM numbered WHERE d.id = numbered.id RETURNING d.claim_token"
+        f"WITH picked AS ({picked} FOR UPDATE SKIP LOCKED), "  # noqa: S608
+        "numbered AS (SELECT tid, (row_number() OVER (ORDER BY shape, id) - 1) / %s AS chunk FROM picked), "
+        f"claimed AS (UPDATE {DELIVERY} d SET status = %s, claim_token = %s || '.' || numbered.chunk, "
+        "lease_until = NULL, queued_at = %s FROM numbered WHERE d.ctid = numbered.tid RETURNING d.claim_token) "
+        f"INSERT INTO {BATCH} (token, wave_id, channel, status, rows, lease_until, created_at) "
+        "SELECT claim_token, %s, %s, %s, count(*), %s, %s FROM claimed GROUP BY claim_token RETURNING token, rows"
     )
+    wave_id, channel = params[0], params[1]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, batch, DeliveryStatus.QUEUED, base, lease_until, now])
-        return Counter(token for (token,) in cursor.fetchall())
+        cursor.execute(
+            sql,
+            [*params, batch, DeliveryStatus.SENDING, base, now, wave_id, channel, DeliveryBatch.Status.QUEUED,
+             lease_until, now],
+        )  # fmt: skip
+        return Counter({token: rows for token, rows in cursor.fetchall()})
 
 
 def _claim_sqlite(
@@ -209,16 +303,16 @@ def _claim_sqlite(
 ) -> Counter[str]:
     claimed: Counter[str] = Counter()
     with connection.cursor() as cursor:
-        cursor.execute(pick, params)
+        cursor.execute(pick.format(columns="id, shape"), params)
         rows = sorted(cursor.fetchall(), key=lambda row: (row[1], row[0]))
         for number, start in enumerate(range(0, len(rows), batch)):
             ids = [row[0] for row in rows[start : start + batch]]
             token = f"{base}.{number}"
             placeholders = ", ".join(["%s"] * len(ids))
             cursor.execute(
-                f"UPDATE {DELIVERY} SET status = %s, claim_token = %s, lease_until = %s, queued_at = %s "  # noqa: S608
+                f"UPDATE {DELIVERY} SET status = %s, claim_token = %s, lease_until = NULL, queued_at = %s "  # noqa: S608
                 f"WHERE status = %s AND id IN ({placeholders})",
-                [DeliveryStatus.QUEUED, token, lease_until, now, DeliveryStatus.PENDING, *ids],
+                [DeliveryStatus.SENDING, token, now, DeliveryStatus.PENDING, *ids],
             )
             if cursor.rowcount:
                 claimed[token] = cursor.rowcount

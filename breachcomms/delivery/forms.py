@@ -9,15 +9,19 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from breachcomms.delivery import audiences
 from breachcomms.delivery.models import Channel, Suppression, Wave
 from breachcomms.delivery.services.waves import normalized_address
 from breachcomms.incidents.risk import RiskTier
+from breachcomms.notices.models import Campaign
 from breachcomms.recipients.contacts import InvalidValue
+from breachcomms.recipients.models import Enrolment
 from breachcomms.recipients.selectors import segment_list
 
 
 class WaveForm(forms.ModelForm):
-    """A wave's settings; its customers are chosen by region, language and risk tier (none = all)."""
+    """A wave's settings; its customers are chosen by region, language and risk tier (none = all), and for a
+    follow-up by what happened to an earlier campaign's notices (the audience)."""
 
     regions = forms.MultipleChoiceField(
         label=_("regions"), required=False, widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: all.")
@@ -31,6 +35,34 @@ class WaveForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         choices=RiskTier.choices,
         help_text=_("None ticked: all. A first wave often takes the high-risk customers only."),
+    )
+    audience_kind = forms.ChoiceField(
+        label=_("audience"),
+        required=False,
+        choices=[("", _("Everyone in the chosen segments")), *audiences.KIND_LABELS.items()],
+        help_text=_(
+            "For a follow-up: who, by what happened to an earlier campaign. It is judged when the wave launches."
+        ),
+    )
+    audience_campaign = forms.ModelChoiceField(
+        label=_("earlier campaign"),
+        required=False,
+        queryset=Campaign.objects.none(),
+        help_text=_("The campaign whose notices the audience looks at."),
+    )
+    audience_channel = forms.ChoiceField(
+        label=_("channel not reached"),
+        required=False,
+        choices=[("", "---------"), *Channel.choices],
+        help_text=_(
+            "For “use the other”: the channel whose notice could not be delivered. The wave uses the other one."
+        ),
+    )
+    audience_program = forms.ChoiceField(
+        label=_("programme"),
+        required=False,
+        choices=[("", "---------"), *Enrolment.Program.choices],
+        help_text=_("For “not enrolled”: the programme the customers have not enrolled in."),
     )
 
     class Meta:
@@ -73,6 +105,23 @@ class WaveForm(forms.ModelForm):
         self.initial.setdefault("regions", sorted(chosen["region"]))
         self.initial.setdefault("languages", sorted(chosen["language"]))
         self.initial.setdefault("risk_tiers", sorted(chosen["risk"]))
+        self._init_audience(campaign)
+
+    def _init_audience(self, campaign: Campaign | None) -> None:
+        field = self.fields["audience_campaign"]
+        assert isinstance(field, forms.ModelChoiceField)
+        if campaign is not None:
+            field.queryset = Campaign.objects.filter(incident_id=campaign.incident_id).exclude(pk=campaign.pk)
+        else:
+            field.queryset = Campaign.objects.all()
+        audience = self.instance.audience if isinstance(self.instance.audience, dict) else {}
+        for key, name in (
+            ("kind", "audience_kind"),
+            ("campaign", "audience_campaign"),
+            ("channel", "audience_channel"),
+        ):
+            self.initial.setdefault(name, audience.get(key, ""))
+        self.initial.setdefault("audience_program", audience.get("program", ""))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -81,7 +130,39 @@ class WaveForm(forms.ModelForm):
             hours = ((end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)) % (24 * 60) / 60
             if hours < 1:
                 self.add_error("window_end", gettext("The sending window must be open at least an hour a day."))
+        self._clean_audience(cleaned)
         return cleaned
+
+    def _clean_audience(self, cleaned: dict[str, Any]) -> None:
+        """Build the audience from its fields; each missing or contradicting choice is an error on its field."""
+        kind = cleaned.get("audience_kind") or ""
+        audience: dict[str, Any] = {"kind": kind} if kind else {}
+        if kind in audiences.CAMPAIGN_KINDS:
+            earlier = cleaned.get("audience_campaign")
+            if earlier is None:
+                self.add_error("audience_campaign", gettext("Choose the earlier campaign the audience looks at."))
+                return
+            audience["campaign"] = earlier.pk
+        if kind == audiences.OTHER_CHANNEL:
+            channel = cleaned.get("audience_channel")
+            if not channel:
+                self.add_error("audience_channel", gettext("Choose the channel whose notice could not be delivered."))
+                return
+            audience["channel"] = channel
+            if cleaned.get("channel_plan") != audiences.OTHER_PLAN[channel]:
+                self.add_error("channel_plan", audiences.other_channel_plan_problem(channel))
+                return
+        if kind == audiences.NOT_ENROLLED:
+            if not cleaned.get("audience_program"):
+                self.add_error("audience_program", gettext("Choose the programme."))
+                return
+            audience["program"] = cleaned["audience_program"]
+        campaign = cleaned.get("campaign")
+        if campaign is not None and audience:
+            probe = Wave(campaign=campaign, channel_plan=cleaned.get("channel_plan") or "")
+            for problem in audiences.validate_audience(audience, wave=probe):
+                self.add_error("audience_kind", problem)
+        self.instance.audience = audience
 
     def save(self, commit: bool = True) -> Wave:
         dimensions: list[list[tuple[str, str] | None]] = []

@@ -44,6 +44,7 @@ class Wave(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
         RUNNING = "running", _("Running")
         PAUSED = "paused", _("Paused")
         COMPLETED = "completed", _("Completed")
@@ -59,6 +60,9 @@ class Wave(models.Model):
         blank=True,
         help_text=_("Which customers: a list of {region, language, risk}; a missing key means all. Empty: everyone."),
     )
+    # Follow-ups: who, by what happened to an earlier campaign ({} = everyone the segments select).
+    # Its kinds and their SQL are in ``audiences``.
+    audience = models.JSONField(_("audience"), default=dict, blank=True)
     channel_plan = models.CharField(
         _("channels"), max_length=16, choices=ChannelPlan.choices, default=ChannelPlan.EMAIL_THEN_SMS
     )
@@ -176,7 +180,9 @@ class Delivery(models.Model):
     )
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     # Indexed by the unique constraint, which starts with the customer.
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    # PROTECT: the ledger is the record of what was sent; a customer folded into another by a re-import
+    # has its deliveries moved first (delivery.receivers), and nothing else deletes notified customers.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=16, choices=DeliveryStatus.choices, default="pending")
     address = models.CharField(_("sent to"), max_length=254, help_text=_("The email address or E.164 phone."))
@@ -186,6 +192,8 @@ class Delivery(models.Model):
     shape = models.BigIntegerField(default=0, editable=False)
     due_at = models.DateTimeField(_("due"))
     reference = models.BigIntegerField(_("reference code"), unique=True)
+    # Without a database constraint: recording a sent batch would otherwise check each row's version
+    # (and lock it KEY SHARE) at commit. PROTECT still refuses to delete a version that was sent.
     notice_version = models.ForeignKey(
         "notices.NoticeVersion",
         null=True,
@@ -193,6 +201,7 @@ class Delivery(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("notice version"),
     )
     content_hash = models.CharField(_("SHA-256 of the content sent"), max_length=64, blank=True)
@@ -308,6 +317,8 @@ class WaveAction(models.Model):
     """What someone (or the auto-halt) did to a wave, when and why."""
 
     class Kind(models.TextChoices):
+        SCHEDULE = "schedule", _("Scheduled")
+        UNSCHEDULE = "unschedule", _("Unscheduled")
         LAUNCH = "launch", _("Launched")
         PAUSE = "pause", _("Paused")
         RESUME = "resume", _("Resumed")
@@ -350,3 +361,40 @@ class RegionHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wave_id} {self.region} {self.hour:%Y-%m-%d %H}"
+
+
+class DeliveryBatch(models.Model):
+    """The rows one send task sends, claimed together by the dispatcher.
+
+    The rows become ``sending`` when they are claimed, and this row says whether their task has started:
+    a task starts by moving its batch from queued to sending (one row, committed before the provider is
+    called) instead of every delivery row. A batch whose lease runs out while queued never reached the
+    provider, so its rows go back to pending; one that was sending may have, so its rows become in doubt.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        SENDING = "sending", "sending"
+        DONE = "done", "done"
+        RELEASED = "released", "released"  # never started: lost, or the wave stopped first
+        IN_DOUBT = "in_doubt", "in doubt"  # its task stopped answering while sending
+
+    token = models.CharField(max_length=48, primary_key=True)
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField()
+    # The minute the task rendered into the notices; copied to rows that end in doubt.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["lease_until"], condition=Q(status__in=["queued", "sending"]), name="delivery_batch_lease_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.status}"

@@ -101,11 +101,33 @@ def reach(plan: str, groups: Iterable[ReachGroup]) -> Reach:
     return result
 
 
+Cell = tuple[str, str, str]  # (channel, time zone, region)
+
+
 @dataclass(frozen=True)
 class Estimate:
     finish_at: datetime | None  # None: not within the horizon (or nothing to send)
     channel_finish: dict[str, datetime | None]
     hours_simulated: int
+    # When the last notice of each (channel, zone, region) cell goes out; None: not within the horizon.
+    cell_finish: dict[Cell, datetime | None] = field(default_factory=dict)
+
+    def region_finish(self) -> dict[str, datetime | None]:
+        """Region → when its last notice goes out on any channel (None: not within the horizon)."""
+        by_region: dict[str, list[datetime | None]] = defaultdict(list)
+        for (_channel, _zone, region), at in self.cell_finish.items():
+            by_region[region].append(at)
+        return {region: latest(times) for region, times in by_region.items()}
+
+
+def latest(times: Iterable[datetime | None]) -> datetime | None:
+    """The last of some finish times; None when any of them is not within the horizon."""
+    found: datetime | None = None
+    for at in times:
+        if at is None:
+            return None
+        found = at if found is None else max(found, at)
+    return found
 
 
 def _open_fraction(window: Window, zone: str, start: datetime, end: datetime) -> float:
@@ -151,6 +173,9 @@ def simulate(
         if n:
             left[channel][(zone, region)] = float(n)
     finish: dict[str, datetime | None] = {channel: None for channel in per_hour}
+    cell_finish: dict[Cell, datetime | None] = {
+        (channel, zone, region): None for channel, cells in left.items() for zone, region in cells
+    }
     zones = {zone for cells in left.values() for zone, _ in cells}
     cursor, hours = start, 0
     while any(sum(cells.values()) > 0.5 for cells in left.values()) and cursor < start + HORIZON:
@@ -165,9 +190,15 @@ def simulate(
                 for cell in cells:
                     limits[cell] = min(limits[cell], max(0.0, region_cap * fraction - used_by_region[cell[1]]))
             given = _share(capacity, cells, limits)
+            busy = sum(given.values()) / capacity if capacity else 0.0
             for cell, sent in given.items():
                 cells[cell] -= sent
                 used_by_region[cell[1]] += sent
+                key = (channel, *cell)
+                if cell_finish[key] is None and sent and cells[cell] <= 0.5:
+                    # Emptied in this hour. Its sends are interleaved with the other cells', so its last one goes
+                    # out when the hour's work is done, or when it has used its own share of the hour if later.
+                    cell_finish[key] = cursor + (end - cursor) * min(1.0, max(busy, sent / limits[cell]))
             if finish[channel] is None and sum(cells.values()) <= 0.5 and any(given.values()):
                 # The last cell to empty used this share of what the hour allowed it.
                 used = max(sent / limits[cell] for cell, sent in given.items() if sent and limits[cell])
@@ -178,4 +209,4 @@ def simulate(
             finish[channel] = start
     done = [at for at in finish.values() if at is not None]
     complete = all(finish[channel] is not None for channel in left)
-    return Estimate(max(done) if done and complete else None, finish, hours)
+    return Estimate(max(done) if done and complete else None, finish, hours, cell_finish)

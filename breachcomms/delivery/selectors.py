@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Count
@@ -14,6 +15,7 @@ from django.utils.translation import gettext, ngettext
 from breachcomms.channels.segments import sms_info
 from breachcomms.delivery import ledger, planner
 from breachcomms.delivery.conf import setting
+from breachcomms.delivery.deadlines import DeadlineCheck, wave_deadline_checks
 from breachcomms.delivery.dispatch import messages_per_second
 from breachcomms.delivery.models import Channel, Delivery, DeliveryStatus, Wave
 from breachcomms.delivery.notice_lookup import NoticeCatalog
@@ -52,6 +54,17 @@ class WavePlan:
     @property
     def total_send(self) -> int:
         return sum(c.send for c in self.reach.channels.values())
+
+    @cached_property
+    def deadline_checks(self) -> list[DeadlineCheck]:
+        """Each legal deadline whose residents the wave sends to, against when it finishes for them
+        (computed when first asked for: the launch does not need it)."""
+        return wave_deadline_checks(wave=self.wave, estimate=self.estimate, start=self.start)
+
+    @property
+    def deadline_warnings(self) -> list[DeadlineCheck]:
+        """The deadlines the wave misses (or that passed before it starts)."""
+        return [check for check in self.deadline_checks if check.warns]
 
     def summary(self, created: dict[str, int]) -> dict[str, Any]:
         """What the launch stores on the wave (shown on its page)."""

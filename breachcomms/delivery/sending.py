@@ -20,9 +20,9 @@ from django.db import connection
 from breachcomms.channels.base import ChannelError, PermanentError, TransientError
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.delivery.conf import seconds
-from breachcomms.delivery.dispatch import DELIVERY
-from breachcomms.delivery.ledger import SUPPRESSION
-from breachcomms.delivery.models import DeliveryStatus, Wave
+from breachcomms.delivery.dispatch import BATCH, DELIVERY, release_batch
+from breachcomms.delivery.ledger import SUPPRESSION, opted_out_row_sql
+from breachcomms.delivery.models import DeliveryBatch, DeliveryStatus, Suppression, Wave
 from breachcomms.delivery.notice_lookup import NoticeCatalog
 from breachcomms.delivery.outcomes import Outcomes, Problem
 from breachcomms.delivery.references import format_reference
@@ -84,52 +84,50 @@ _ROW_COLUMNS = (
 
 
 def claim_rows(claim_token: str, *, now: datetime, sent_at: datetime) -> tuple[int | None, list[Row]]:
-    """queued → sending for the token's rows while their wave runs: (wave id, the rows claimed).
+    """Start sending the token's batch while its wave runs: (wave id, the batch's rows).
 
-    On PostgreSQL one statement claims and reads them; the wave's status is checked once, not per row.
+    The batch row goes from queued to sending (its rows have been sending since the claim), committed before
+    the provider is called; a batch that is not queued, or whose wave does not run, yields nothing. Rows
+    queued one by one (``claim_token`` without a batch) go from queued to sending themselves.
     """
-    lease = now + seconds("BREACHCOMMS_DELIVERY_SENDING_LEASE")
     running = f"wave_id IN (SELECT id FROM {WAVE} WHERE status = %s)"  # noqa: S608
-    params: list[Any] = [
-        DeliveryStatus.SENDING,
-        lease,
-        sent_at,
-        claim_token,
-        DeliveryStatus.QUEUED,
-        Wave.Status.RUNNING,
-    ]
-    update = (
-        f"UPDATE {DELIVERY} SET status = %s, lease_until = %s, sent_at = %s "  # noqa: S608
-        f"WHERE claim_token = %s AND status = %s AND {running}"
-    )
+    lease = now + seconds("BREACHCOMMS_DELIVERY_SENDING_LEASE")
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        cursor.execute(
+            f"UPDATE {BATCH} SET status = %s, lease_until = %s, sent_at = %s "  # noqa: S608
+            f"WHERE token = %s AND status = %s AND {running} RETURNING wave_id",
+            [DeliveryBatch.Status.SENDING, lease, sent_at, claim_token, DeliveryBatch.Status.QUEUED,
+             Wave.Status.RUNNING],
+        )  # fmt: skip
+        flipped = cursor.fetchone()
+        if flipped is None:
             cursor.execute(
-                f"WITH d AS ({update} RETURNING *) SELECT {_ROW_COLUMNS} FROM d "  # noqa: S608
-                f"JOIN {CUSTOMER} c ON c.id = d.customer_id ORDER BY d.id",
-                params,
+                f"UPDATE {DELIVERY} SET status = %s, lease_until = %s, sent_at = %s "  # noqa: S608
+                f"WHERE claim_token = %s AND status = %s AND {running}",
+                [DeliveryStatus.SENDING, lease, sent_at, claim_token, DeliveryStatus.QUEUED, Wave.Status.RUNNING],
             )
-            return _rows(cursor.fetchall())
-        cursor.execute(update, params)
-        if not cursor.rowcount:
-            return None, []
+            if not cursor.rowcount:
+                return None, []
         cursor.execute(
             f"SELECT {_ROW_COLUMNS} FROM {DELIVERY} d JOIN {CUSTOMER} c ON c.id = d.customer_id "  # noqa: S608
             "WHERE d.claim_token = %s AND d.status = %s ORDER BY d.id",
             [claim_token, DeliveryStatus.SENDING],
         )
-        return _rows(cursor.fetchall())
+        wave_id, rows = _rows(cursor.fetchall())
+        return (flipped[0] if flipped is not None else wave_id), rows
 
 
-def release_stopped(claim_token: str) -> int:
-    """Queued rows of a paused wave go back to pending (an aborted wave's are already cancelled)."""
+def release_stopped(claim_token: str, *, now: datetime) -> int:
+    """A batch whose wave stopped before its task started: its rows go back to pending (paused) or are
+    cancelled (aborted). Rows queued one by one go back to pending if their wave is paused."""
+    released = release_batch(claim_token, now=now)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {DELIVERY} SET status = %s, claim_token = '', lease_until = NULL "  # noqa: S608
             f"WHERE claim_token = %s AND status = %s AND wave_id IN (SELECT id FROM {WAVE} WHERE status = %s)",
             [DeliveryStatus.PENDING, claim_token, DeliveryStatus.QUEUED, Wave.Status.PAUSED],
         )
-        return int(cursor.rowcount)
+        return released + int(cursor.rowcount)
 
 
 def _accounts(value: Any) -> tuple[str, ...]:
@@ -161,8 +159,12 @@ def _rows(records: list[tuple[Any, ...]]) -> tuple[int | None, list[Row]]:
     return (records[0][5] if records else None), rows
 
 
-def mark_suppressed(claim_token: str, *, incident_id: int, now: datetime) -> set[int]:
-    """Rows whose address was suppressed since the launch are not sent; returns their ids."""
+def mark_suppressed(claim_token: str, *, incident_id: int, now: datetime, whole_customer: bool = False) -> set[int]:
+    """Rows whose address was suppressed since the launch are not sent; returns their ids.
+
+    ``whole_customer`` (every campaign but the initial notice): a do-not-contact on any of the customer's
+    addresses stops their rows on every channel too — an opted-out person gets no follow-up at all.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {DELIVERY} SET status = %s, finished_at = %s, last_error = s.reason, lease_until = NULL "  # noqa: S608
@@ -172,7 +174,22 @@ def mark_suppressed(claim_token: str, *, incident_id: int, now: datetime) -> set
             f"RETURNING {DELIVERY}.id",
             [DeliveryStatus.SUPPRESSED, now, claim_token, DeliveryStatus.SENDING, incident_id],
         )
-        return {row[0] for row in cursor.fetchall()}
+        suppressed = {row[0] for row in cursor.fetchall()}
+        if whole_customer:
+            cursor.execute(
+                f"UPDATE {DELIVERY} SET status = %s, finished_at = %s, last_error = %s, lease_until = NULL "  # noqa: S608
+                f"FROM {CUSTOMER} c WHERE {DELIVERY}.claim_token = %s AND {DELIVERY}.status = %s "
+                f"AND c.id = {DELIVERY}.customer_id AND {opted_out_row_sql()} RETURNING {DELIVERY}.id",
+                [
+                    DeliveryStatus.SUPPRESSED,
+                    now,
+                    Suppression.Reason.DO_NOT_CONTACT,
+                    claim_token,
+                    DeliveryStatus.SENDING,
+                ],
+            )
+            suppressed |= {row[0] for row in cursor.fetchall()}
+        return suppressed
 
 
 def never_sent(exc: BaseException) -> bool:

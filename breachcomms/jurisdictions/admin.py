@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -12,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from breachcomms.jurisdictions.forms import JurisdictionAdminForm
 from breachcomms.jurisdictions.models import DeadlineUnit, Jurisdiction
+from breachcomms.jurisdictions.services import jurisdiction_delete, jurisdiction_save
 
 _VIEW_ONLY = {"applies_to": "place_list", "required_content": "required_content_list"}
 
@@ -57,6 +61,18 @@ class JurisdictionAdmin(admin.ModelAdmin):
         if self.has_change_permission(request, obj):
             return [*self.readonly_fields, "code"]
         return [*self.readonly_fields, "code", *_VIEW_ONLY.values()]
+
+    # Saves and deletes go through the services, which put every change on the audit trail.
+    def save_model(self, request: HttpRequest, obj: Jurisdiction, form: ModelForm, change: bool) -> None:
+        jurisdiction_save(jurisdiction=obj, user=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Jurisdiction) -> None:
+        jurisdiction_delete(jurisdiction=obj, user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Jurisdiction]) -> None:
+        with transaction.atomic():
+            for jurisdiction in queryset:
+                jurisdiction_delete(jurisdiction=jurisdiction, user=request.user)
 
     @admin.display(description=_("deadline"), ordering="deadline_amount")
     def deadline(self, obj: Jurisdiction) -> str:

@@ -8,6 +8,7 @@ commander acknowledges it with a written reason. Each check is a function return
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,7 +46,7 @@ from breachcomms.notices.selectors import campaign_coverage, channel_locales, cu
 @dataclass(frozen=True)
 class CheckResult:
     code: str  # stable, acknowledgements refer to it
-    group: str  # phishing, content, coverage, render, sms
+    group: str  # phishing, content, coverage, render, sms, placeholders
     title: str
     passed: bool
     message: str
@@ -374,11 +375,31 @@ def _sms_result(subject: CheckSubject, too_long: list[str]) -> CheckResult:
     return CheckResult("sms.length", "sms", title, True, summary, blocking=False)
 
 
+# --- 5. text left for the author to fill in -------------------------------------------------------
+
+# Shipped templates mark what only the author can know for this incident [[like this]].
+PLACEHOLDER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+
+
+def placeholder_checks(subject: CheckSubject) -> list[CheckResult]:
+    title = _("No text left to fill in")
+    found = [
+        f"{part_label(subject.channel, part)}: [[{' '.join(match.group(1).split())}]]"
+        for part, source in subject.version.parts.items()
+        for match in PLACEHOLDER.finditer(source)
+    ]
+    if found:
+        message = _("Replace the text marked [[…]] with what is true for this incident.")
+        return [CheckResult("placeholders", "placeholders", title, False, message, tuple(dict.fromkeys(found)))]
+    return [CheckResult("placeholders", "placeholders", title, True, _("None found."))]
+
+
 CHECKS: tuple[Callable[[CheckSubject], list[CheckResult]], ...] = (
     phishing_checks,
     content_checks,
     coverage_checks,
     render_checks,
+    placeholder_checks,
 )
 
 

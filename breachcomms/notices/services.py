@@ -31,7 +31,7 @@ from breachcomms.notices.models import (
 )
 from breachcomms.notices.rendering import MAX_SOURCE_CHARS
 from breachcomms.notices.selectors import version_writer_ids
-from breachcomms.notices.shipped import shipped_notices
+from breachcomms.notices.shipped import FOLDER_LABELS, shipped_notices
 
 Status = NoticeVersion.Status
 MIN_REASON_CHARS = 10
@@ -101,11 +101,21 @@ def campaign_rename(*, campaign: Campaign, name: str, user: User) -> Campaign:
 
 @transaction.atomic
 def campaign_create_from_shipped(
-    *, incident: Incident, kind: str, created_by: User | None = None, name: str = "", root: Path | None = None
+    *,
+    incident: Incident,
+    kind: str,
+    created_by: User | None = None,
+    name: str = "",
+    root: Path | None = None,
+    folder: str | None = None,
 ) -> Campaign:
-    """A campaign with a draft of every shipped template of its kind, email and SMS, in every shipped locale."""
+    """A campaign with a draft of every shipped template of its kind (or of ``folder``, one of the kind's
+    shipped folders), email and SMS, in every shipped locale."""
+    shipped_all = shipped_notices(kind, folder=folder, root=root)  # an unknown folder fails before anything is created
+    if folder and not name:
+        name = str(FOLDER_LABELS[folder])
     campaign = campaign_create(incident=incident, kind=kind, name=name, created_by=created_by)
-    for shipped in shipped_notices(kind, root=root):
+    for shipped in shipped_all:
         notice = Notice.objects.create(campaign=campaign, channel=shipped.channel, locale=shipped.locale)
         NoticeVersion.objects.create(notice=notice, number=1, **_clean_parts(notice, shipped.parts))
     return campaign

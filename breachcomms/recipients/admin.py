@@ -152,3 +152,6 @@ class CustomerAdmin(ReadOnlyAdmin):
     def known_keys(self, obj: Customer) -> str:
         kinds = dict(CustomerKey.Kind.choices)
         return ", ".join(f"{kinds[kind]}: {value}" for kind, value in customer_known_as(customer=obj))
+
+
+from breachcomms.recipients import enrolment_admin  # noqa: E402, F401 - registers the Enrolment admin

@@ -9,7 +9,8 @@ has a value, lists and exposures are united, attributes keep their first value.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from breachcomms.incidents.risk import RiskRules
 from breachcomms.recipients.models import Customer, CustomerKey
+from breachcomms.recipients.signals import customers_folding
 
 BATCH = 2000
 CUSTOMER = Customer._meta.db_table
@@ -169,22 +171,52 @@ def _update_customers(customers: list[Customer]) -> None:
         cursor.execute(f"UPDATE {CUSTOMER} SET {assignments} FROM {_CHANGED} c WHERE {CUSTOMER}.id = c.id")  # noqa: S608
 
 
-def merge_existing_customers(customer_ids: list[int], rules: RiskRules) -> int:
-    """Fold several existing customers into the oldest; returns how many were folded in.
+@dataclass(frozen=True)
+class KeptApart:
+    """Two existing customers a file links but that stay two: folding them would lose a record."""
 
-    What identified the others (their email, phone and references) stays findable: as the
-    target's own values or as its other keys.
+    line: int  # the first line of the file's rows that link them
+    customer_id: int
+    kept_from: int  # the customer the others of the line's group were folded into
+
+
+def merge_existing_customers(
+    customer_ids: list[int], rules: RiskRules, *, tokens: dict[int, set[Hashable]], line: int = 0
+) -> tuple[int, list[KeptApart]]:
+    """Fold several existing customers into the oldest; returns how many were folded in and who was kept apart.
+
+    A customer whose conflict ``tokens`` (signals.customers_fold_conflicts: e.g. a campaign and
+    channel it was already sent) meet those gathered so far is not folded: both stay as they are.
+    What identified the folded ones (their email, phone and references) stays findable: as the
+    target's own values or as its other keys, and receivers of ``customers_folding`` re-point what
+    refers to them before they are deleted.
     """
     customers = list(Customer.objects.filter(id__in=customer_ids).order_by("id"))
     if len(customers) < 2:
-        return 0
-    target, *others = customers
+        return 0, []
+    target, *candidates = customers
+    taken = set(tokens.get(target.id, ()))
+    others: list[Customer] = []
+    kept: list[KeptApart] = []
+    for other in candidates:
+        mine = tokens.get(other.id, set())
+        if taken & mine:
+            kept.append(KeptApart(line, other.id, target.id))
+            continue
+        taken |= mine
+        others.append(other)
+    if not others:
+        return 0, kept
+    tokens[target.id] = taken  # the target now has what the folded ones had, for the file's later groups
     for other in others:
         fold(target, other.__dict__)
         CustomerKey.objects.filter(customer=other).exclude(
             kind=CustomerKey.Kind.REFERENCE, value__in=target.external_refs
         ).update(customer=target)
-        other.delete()
+    customers_folding.send(
+        sender=Customer, incident_id=target.incident_id, moves={other.id: target.id for other in others}
+    )
+    Customer.objects.filter(id__in=[other.id for other in others]).delete()
     target.risk_tier, target.risk_basis_flags = rules.classify(target.exposure_flags)
     target.save()
     keys = {(CustomerKey.Kind.REFERENCE, ref) for ref in target.external_refs[1:]}
@@ -198,7 +230,7 @@ def merge_existing_customers(customer_ids: list[int], rules: RiskRules) -> int:
         [CustomerKey(incident_id=target.incident_id, customer=target, kind=k, value=v) for k, v in sorted(keys)],
         ignore_conflicts=True,
     )
-    return len(others)
+    return len(others), kept
 
 
 def lowered(email: str) -> str:

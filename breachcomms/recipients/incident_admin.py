@@ -105,7 +105,7 @@ class IncidentAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         assert isinstance(form, IncidentAdminForm)
         if form.risk_rules_changed:
-            incident_risk_rules_update(incident=obj, rules=form.cleaned_data["rules"])
+            incident_risk_rules_update(incident=obj, rules=form.cleaned_data["rules"], actor=request.user)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None

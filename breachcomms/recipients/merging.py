@@ -13,6 +13,11 @@
 5. Keys: emails, phones and references a customer has beyond its own email, phone and first
    reference are recorded as its other keys.
 
+A first import (PostgreSQL, an incident without customers) skips the staging table: its rows are
+loaded as customers base + line while the file is still read (staging.DirectLoad), and a view of
+them stands in for the staging table. Step 3 is then already done; step 4 replaces the loaded
+rows of each group by the group's customer.
+
 The SQL runs on PostgreSQL and on SQLite (≥ 3.33, for UPDATE … FROM).
 """
 
@@ -26,9 +31,16 @@ from django.utils import timezone
 
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.risk import RiskRules
-from breachcomms.recipients.folding import MERGE_FIELDS, GroupFolder, grouped_rows, merge_existing_customers
+from breachcomms.recipients.folding import (
+    MERGE_FIELDS,
+    GroupFolder,
+    KeptApart,
+    grouped_rows,
+    merge_existing_customers,
+)
 from breachcomms.recipients.models import Customer, CustomerKey
-from breachcomms.recipients.staging import STAGING
+from breachcomms.recipients.signals import fold_conflict_tokens
+from breachcomms.recipients.staging import STAGING, DirectLoad
 
 CUSTOMER = Customer._meta.db_table
 KEY = CustomerKey._meta.db_table
@@ -47,6 +59,7 @@ _CUSTOMER_COLUMNS = "name, email, phone, country, subdivision, locale, language,
 class MergeResult:
     customers_created: int
     customers_linked: int  # existing customers merged together because the file linked them
+    kept_apart: list[KeptApart] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -152,8 +165,9 @@ def find_matches(incident_id: int) -> None:
     _analyze(MATCHES)
 
 
-def link_existing(rules: RiskRules) -> int:
-    """Fold existing customers that one cluster meets into the oldest; returns how many were folded."""
+def link_existing(incident_id: int, rules: RiskRules) -> tuple[int, list[KeptApart]]:
+    """Fold existing customers that one cluster meets into the oldest; returns how many were folded
+    and the customers kept apart because folding them would have lost a record (see signals.py)."""
     _execute(
         f"""CREATE TEMPORARY TABLE {CLUSTER_CUSTOMERS} AS
         SELECT DISTINCT COALESCE(d.cluster, m.line) AS cluster, m.customer_id AS customer_id
@@ -168,8 +182,16 @@ def link_existing(rules: RiskRules) -> int:
         conflicts: dict[int, list[int]] = {}
         for cluster, customer_id in cursor.fetchall():
             conflicts.setdefault(cluster, []).append(customer_id)
+    tokens = fold_conflict_tokens(
+        sender=Customer, incident_id=incident_id, customer_ids={i for ids in conflicts.values() for i in ids}
+    )
     # The oldest (smallest id) survives each fold, so MIN(customer_id) below stays right.
-    return sum(merge_existing_customers(ids, rules) for ids in conflicts.values())
+    folded, kept = 0, []
+    for cluster, ids in conflicts.items():
+        count, kept_apart = merge_existing_customers(ids, rules, tokens=tokens, line=cluster)
+        folded += count
+        kept.extend(kept_apart)
+    return folded, kept
 
 
 def collect_linked(*, existing: bool) -> None:
@@ -218,6 +240,12 @@ def insert_single_row_customers(incident_id: int, rules: RiskRules, base: int) -
         FROM {STAGING} r WHERE NOT EXISTS (SELECT 1 FROM {LINKED} l WHERE l.line = r.line)""",  # noqa: S608
         [incident_id, *params, now, now],
     )
+    record_single_row_references(incident_id, base)
+    return created
+
+
+def record_single_row_references(incident_id: int, base: int) -> None:
+    """The references beyond the first of the customers of rows linked to nothing, as their other keys."""
     elements, value, position = _elements_sql("r.external_refs")
     several = "jsonb_array_length(external_refs) > 1" if _postgres() else "json_array_length(external_refs) > 1"
     _execute(
@@ -227,6 +255,49 @@ def insert_single_row_customers(incident_id: int, rules: RiskRules, base: int) -
         WHERE {position} > 1 AND NOT EXISTS (SELECT 1 FROM {LINKED} l WHERE l.line = r.line)""",  # noqa: S608
         [incident_id],
     )
+
+
+# --- 3b. new customers of a first import, loaded while the file was read ----------------------------
+
+
+def direct_load_begin(incident_id: int, rules: RiskRules) -> DirectLoad | None:
+    """Start a direct load if the incident has no customers yet (PostgreSQL; inside the import's transaction).
+
+    The lock is merge_staged's, taken for the whole import: nothing else may add customers (to
+    this incident, or ids to the sequence) until the import commits.
+    """
+    if not _postgres():
+        return None
+    _execute(f"LOCK TABLE {CUSTOMER} IN SHARE ROW EXCLUSIVE MODE")
+    if incident_has_customers(incident_id):
+        return None
+    base = int(_scalar(f"SELECT nextval(pg_get_serial_sequence('{CUSTOMER}', 'id'))"))
+    return DirectLoad(incident_id=incident_id, base=base, rules=rules, stamp=timezone.now().isoformat())
+
+
+def _create_direct_view(load: DirectLoad) -> None:
+    """The loaded customers, seen as the staging table the merge's steps read."""
+    columns = ", ".join(f"{name}" for name in MERGE_FIELDS)
+    _execute(
+        f"""CREATE TEMPORARY VIEW {STAGING} AS
+        SELECT CAST(id - {int(load.base)} AS integer) AS line, {columns}, lower(email) AS email_key
+        FROM {CUSTOMER} WHERE incident_id = {int(load.incident_id)} AND id > {int(load.base)}"""  # noqa: S608
+    )
+
+
+def _merge_direct(load: DirectLoad, staged_rows: int, timer: PhaseTimer) -> int:
+    """Finish a direct load: keep the rows' own customers, fold the groups; returns customers created."""
+    base = load.base
+    with timer("reserve ids"):
+        max_line = _scalar(f"SELECT COALESCE(MAX(line), 0) FROM {STAGING}")  # noqa: S608
+        _execute(f"SELECT setval(pg_get_serial_sequence('{CUSTOMER}', 'id'), %s)", [base + max_line])
+    with timer("single-row customers"):
+        record_single_row_references(load.incident_id, base)
+    with timer("merge groups"):
+        collect_touched(base)
+        # The rows of a group were loaded as customers of their own: the group's customer replaces them.
+        removed = _execute(f"DELETE FROM {CUSTOMER} WHERE id IN (SELECT {int(base)} + line FROM {LINKED})")  # noqa: S608
+        created = staged_rows - removed + merge_groups(load.incident_id, load.rules)
     return created
 
 
@@ -298,8 +369,14 @@ def record_other_keys(incident_id: int) -> None:
     )
 
 
-def merge_staged(incident_id: int, rules: RiskRules) -> MergeResult:
-    """Run the whole merge of the staging table (call inside a transaction)."""
+def merge_staged(
+    incident_id: int, rules: RiskRules, *, direct: DirectLoad | None = None, staged_rows: int = 0
+) -> MergeResult:
+    """Run the whole merge of the staging table (call inside a transaction).
+
+    After a direct load (``direct``; ``staged_rows`` is how many rows it loaded), the loaded
+    customers stand in for the staging table.
+    """
     timer = PhaseTimer()
     _drop_work_tables()
     if _postgres():
@@ -307,24 +384,35 @@ def merge_staged(incident_id: int, rules: RiskRules) -> MergeResult:
         # commits (other writers wait; readers do not).
         _execute(f"LOCK TABLE {CUSTOMER} IN SHARE ROW EXCLUSIVE MODE")
     with timer("analyze"):
-        _analyze(STAGING, "(line, email_key, phone)")
+        if direct is not None:
+            _create_direct_view(direct)
+            # What the planner knew of the incident's customers (none) is wrong now; the view's
+            # range on id tells it how many rows it reads.
+            _analyze(CUSTOMER, "(id, incident_id)")
+        else:
+            _analyze(STAGING, "(line, email_key, phone)")
     with timer("duplicates"):
         find_duplicates()
-    linked = 0
-    existing = incident_has_customers(incident_id)
+    linked, kept = 0, list[KeptApart]()
+    existing = direct is None and incident_has_customers(incident_id)
     if existing:
         with timer("existing customers"):
             find_matches(incident_id)
-            linked = link_existing(rules)
+            linked, kept = link_existing(incident_id, rules)
     collect_linked(existing=existing)
-    with timer("reserve ids"):
-        base = reserve_customer_ids()
-    with timer("single-row customers"):
-        created = insert_single_row_customers(incident_id, rules, base)
-    with timer("merge groups"):
-        collect_touched(base)
-        created += merge_groups(incident_id, rules)
+    if direct is not None:
+        created = _merge_direct(direct, staged_rows, timer)
+    else:
+        with timer("reserve ids"):
+            base = reserve_customer_ids()
+        with timer("single-row customers"):
+            created = insert_single_row_customers(incident_id, rules, base)
+        with timer("merge groups"):
+            collect_touched(base)
+            created += merge_groups(incident_id, rules)
     with timer("other keys"):
         record_other_keys(incident_id)
     _drop_work_tables()
-    return MergeResult(customers_created=created, customers_linked=linked, timings=timer.seconds)
+    if direct is not None:
+        _execute(f"DROP VIEW {STAGING}")
+    return MergeResult(customers_created=created, customers_linked=linked, kept_apart=kept, timings=timer.seconds)

@@ -198,3 +198,33 @@ class ImportIssue(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
+
+
+class Enrolment(models.Model):
+    """A customer's enrolment in a programme the incident offers (credit monitoring), imported from
+    the programme provider's list. Follow-ups remind those not yet enrolled."""
+
+    class Program(models.TextChoices):
+        CREDIT_MONITORING = "credit_monitoring", _("Credit monitoring")
+        IDENTITY_PROTECTION = "identity_protection", _("Identity theft protection")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="enrolments")
+    # The unique constraint below starts with the customer: it serves "is this customer enrolled".
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="enrolments", db_index=False, verbose_name=_("customer")
+    )
+    program = models.CharField(
+        _("programme"), max_length=32, choices=Program.choices, default=Program.CREDIT_MONITORING
+    )
+    enrolled_at = models.DateTimeField(_("enrolled at"))
+    source = models.CharField(_("source"), max_length=255, blank=True, help_text=_("The file it was imported from."))
+    created_at = models.DateTimeField(_("imported"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-enrolled_at", "id"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [models.UniqueConstraint(fields=["customer", "program"], name="enrolment_once_per_program")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.program}"

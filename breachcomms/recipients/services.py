@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from breachcomms.audit.models import Action
 from breachcomms.audit.services import audit_record
@@ -19,11 +22,13 @@ from breachcomms.core.progress import ProgressReporter, null_progress
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import RiskRules, validate_risk_rules
-from breachcomms.recipients.merging import CUSTOMER, MergeResult, merge_staged, tier_sql
+from breachcomms.recipients.folding import KeptApart
+from breachcomms.recipients.merging import CUSTOMER, MergeResult, direct_load_begin, merge_staged, tier_sql
 from breachcomms.recipients.models import CustomerImport, ImportIssue
 from breachcomms.recipients.readers import detect_format
 from breachcomms.recipients.rows import RowNormalizer
 from breachcomms.recipients.staging import (
+    DirectLoad,
     ImportFileError,
     StagingCounts,
     create_staging_table,
@@ -35,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 # A running import whose heartbeat is older than this lost its worker and may be restarted.
 IMPORT_LEASE = timedelta(minutes=5)
+# A first import on PostgreSQL loads its rows as customers while the file is read (_import_directly);
+# ``bench_import --staged`` turns that off to compare with staging every import.
+DIRECT_LOAD = True
 
 
 def customer_import_create(
@@ -85,17 +93,19 @@ def customer_import_run(
     # A run that died left its issues behind (its staging table died with its connection).
     ImportIssue.objects.filter(customer_import=customer_import).delete()
     timer = timer if timer is not None else PhaseTimer()
+    rules = RiskRules.from_json(customer_import.incident.risk_rules)
     try:
-        create_staging_table()
-        with timer("read and validate"):
-            counts = _stage(customer_import, progress, processes)
-        progress(customer_import.size_bytes, customer_import.size_bytes, f"{counts.rows:,} rows, merging")
-        _set_phase(customer_import, "merging")
-        with transaction.atomic():
-            _tune_merge_transaction()
-            result = merge_staged(customer_import.incident_id, RiskRules.from_json(customer_import.incident.risk_rules))
-            _finish(customer_import, counts, result)
-        timer.seconds.update(result.timings)
+        if not _import_directly(customer_import, rules, progress, processes, timer):
+            create_staging_table()
+            with timer("read and validate"):
+                counts = _stage(customer_import, progress, processes)
+            progress(customer_import.size_bytes, customer_import.size_bytes, f"{counts.rows:,} rows, merging")
+            _set_phase(customer_import, "merging")
+            with transaction.atomic():
+                _tune_merge_transaction()
+                result = merge_staged(customer_import.incident_id, rules)
+                _finish(customer_import, counts, result)
+            timer.seconds.update(result.timings)
     except Exception as exc:
         logger.exception("import %s failed", customer_import_id)
         message = str(exc) if isinstance(exc, ImportFileError) else f"{type(exc).__name__}: {exc}"
@@ -108,6 +118,66 @@ def customer_import_run(
             drop_staging_table()
     logger.info("import %s: %s", customer_import_id, timer)
     return customer_import
+
+
+def _import_directly(
+    customer_import: CustomerImport,
+    rules: RiskRules,
+    progress: ProgressReporter,
+    processes: int | None,
+    timer: PhaseTimer,
+) -> bool:
+    """Import into an incident without customers, loading rows as customers while the file is read.
+
+    Returns False, having done nothing, where that does not apply (SQLite, or the incident has
+    customers). One transaction holds the whole import, so progress and heartbeat go through a
+    connection of their own to stay visible.
+    """
+    if not DIRECT_LOAD:
+        return False
+    with transaction.atomic():
+        load = direct_load_begin(customer_import.incident_id, rules)
+        if load is None:
+            return False
+        _tune_merge_transaction()
+        with _progress_connection() as side:
+            with timer("read and validate"):
+                counts = _stage(customer_import, progress, processes, load=load, side=side)
+            progress(customer_import.size_bytes, customer_import.size_bytes, f"{counts.rows:,} rows, merging")
+            _set_phase(customer_import, "merging", side=side)
+        result = merge_staged(
+            customer_import.incident_id, rules, direct=load, staged_rows=counts.rows - counts.rejected
+        )
+        _finish(customer_import, counts, result)
+    timer.seconds.update(result.timings)
+    return True
+
+
+@contextlib.contextmanager
+def _progress_connection() -> Iterator[BaseDatabaseWrapper]:
+    side = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with side.cursor() as cursor:
+            # Each progress commit would otherwise wait for the disk to flush all the WAL the
+            # import's transaction has written so far; a lost progress update is harmless.
+            cursor.execute("SET synchronous_commit = off")
+        yield side
+    finally:
+        side.close()
+
+
+def _update_import(customer_import: CustomerImport, side: BaseDatabaseWrapper | None, **values: Any) -> None:
+    """Update the import's row, through ``side`` (a connection outside the import's transaction) if given."""
+    values["heartbeat_at"] = timezone.now()
+    if side is None:
+        CustomerImport.objects.filter(id=customer_import.id).update(**values)
+        return
+    assignments = ", ".join(f"{name} = %s" for name in values)  # these fields' columns have their names
+    with side.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {CustomerImport._meta.db_table} SET {assignments} WHERE id = %s",  # noqa: S608 - model names
+            [*values.values(), customer_import.id],
+        )
 
 
 def _tune_merge_transaction() -> None:
@@ -128,7 +198,8 @@ def _finish(customer_import: CustomerImport, counts: StagingCounts, result: Merg
     customer_import.rows_read = counts.rows
     customer_import.rows_rejected = counts.rejected
     customer_import.rows_merged = counts.rows - counts.rejected - result.customers_created
-    customer_import.warnings = counts.warnings
+    customer_import.warnings = counts.warnings + len(result.kept_apart)
+    _record_kept_apart(customer_import, result.kept_apart)
     customer_import.status = CustomerImport.Status.DONE
     customer_import.phase = ""
     customer_import.finished_at = timezone.now()
@@ -141,7 +212,24 @@ def _finish(customer_import: CustomerImport, counts: StagingCounts, result: Merg
         customers_created=result.customers_created,
         rows_merged=customer_import.rows_merged,
         rows_rejected=counts.rejected,
-        warnings=counts.warnings,
+        warnings=customer_import.warnings,
+    )
+
+
+def _record_kept_apart(customer_import: CustomerImport, kept_apart: list[KeptApart]) -> None:
+    ImportIssue.objects.bulk_create(
+        ImportIssue(
+            customer_import=customer_import,
+            line=kept.line,
+            severity=ImportIssue.Severity.WARNING,
+            message=gettext(
+                "This row links customers %(customer)s and %(other)s, but they were kept apart because both "
+                "were already notified in the same campaign through the same channel."
+            )
+            % {"customer": kept.kept_from, "other": kept.customer_id},
+            value=str(kept.customer_id),
+        )
+        for kept in kept_apart
     )
 
 
@@ -155,11 +243,17 @@ def _audit(action: Action, customer_import: CustomerImport, **data: Any) -> None
     )
 
 
-def _set_phase(customer_import: CustomerImport, phase: str) -> None:
-    CustomerImport.objects.filter(id=customer_import.id).update(phase=phase, heartbeat_at=timezone.now())
+def _set_phase(customer_import: CustomerImport, phase: str, side: BaseDatabaseWrapper | None = None) -> None:
+    _update_import(customer_import, side, phase=phase)
 
 
-def _stage(customer_import: CustomerImport, progress: ProgressReporter, processes: int | None) -> StagingCounts:
+def _stage(
+    customer_import: CustomerImport,
+    progress: ProgressReporter,
+    processes: int | None,
+    load: DirectLoad | None = None,
+    side: BaseDatabaseWrapper | None = None,
+) -> StagingCounts:
     if processes is None:
         big = customer_import.size_bytes > 4 * 1024 * 1024
         processes = settings.BREACHCOMMS_IMPORT_PROCESSES if big else 0
@@ -167,12 +261,13 @@ def _stage(customer_import: CustomerImport, progress: ProgressReporter, processe
 
     def on_chunk(counts: StagingCounts) -> None:
         progress(counts.bytes_read, customer_import.size_bytes, f"{counts.rows:,} rows")
-        CustomerImport.objects.filter(id=customer_import.id).update(
+        _update_import(
+            customer_import,
+            side,
             bytes_read=counts.bytes_read,
             rows_read=counts.rows,
             rows_rejected=counts.rejected,
             warnings=counts.warnings,
-            heartbeat_at=timezone.now(),
         )
 
     with customer_import.file.open("rb") as stream:
@@ -183,15 +278,19 @@ def _stage(customer_import: CustomerImport, progress: ProgressReporter, processe
             normalizer=normalizer,
             processes=processes,
             on_chunk=on_chunk,
+            direct=load,
         )
 
 
-def incident_risk_rules_update(*, incident: Incident, rules: dict[str, list[str]]) -> int:
-    """Replace the incident's risk rules and re-tier every customer in SQL; returns rows changed."""
+def incident_risk_rules_update(*, incident: Incident, rules: dict[str, list[str]], actor: Any = None) -> int:
+    """Replace the incident's risk rules and re-tier every customer in SQL; returns rows changed.
+
+    A change of the rules goes on the audit trail with the old and the new rules."""
     validate_risk_rules(rules)
     compiled = RiskRules.from_json(rules)
     tier, basis, params = tier_sql(compiled)
     with transaction.atomic():
+        old_rules = Incident.objects.select_for_update().values_list("risk_rules", flat=True).get(pk=incident.pk)
         incident.risk_rules = rules
         incident.save(update_fields=["risk_rules", "updated_at"])
         with connection.cursor() as cursor:
@@ -199,4 +298,13 @@ def incident_risk_rules_update(*, incident: Incident, rules: dict[str, list[str]
                 f"UPDATE {CUSTOMER} SET risk_tier = {tier}, risk_basis_flags = {basis} WHERE incident_id = %s",  # noqa: S608
                 [*params, incident.id],
             )
-            return cursor.rowcount
+            retiered = cursor.rowcount
+        if old_rules != rules:
+            audit_record(
+                action=Action.RULES_CHANGED,
+                actor=actor,
+                incident_id=incident.id,
+                obj=incident,
+                data={"rules": "risk", "old": old_rules, "new": rules, "customers_retiered": retiered},
+            )
+        return retiered

@@ -4,7 +4,8 @@ The main process cuts the file into chunks (chunks.py) and writes what comes bac
 validate and format their chunk's rows as COPY text, so the main process never touches a row.
 Results are written in file order; a chunk whose cut fell inside a quoted field is joined with
 the next one and read again. Valid rows go to a temporary table on the import's own database
-connection (PostgreSQL: COPY); problems go to ``ImportIssue``. Memory stays constant: a few
+connection (PostgreSQL: COPY), or, for a first import on PostgreSQL, straight into the customer
+table (``DirectLoad``); problems go to ``ImportIssue``. Memory stays constant: a few
 chunks are in flight at a time.
 """
 
@@ -20,12 +21,14 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any, Protocol
 
 from django.db import connection
 
+from breachcomms.incidents.risk import RiskRules
 from breachcomms.recipients.chunks import CHUNK_BYTES, Chunk, cut_chunks, read_header
-from breachcomms.recipients.models import ImportIssue
+from breachcomms.recipients.models import Customer, ImportIssue
 from breachcomms.recipients.readers import (
     ChunkOutcome,
     CsvLayout,
@@ -51,6 +54,18 @@ STAGED_COLUMNS = (
     "accounts",
     "exposure_flags",
     "attributes",
+)
+# A first import's rows go straight into the customer table (DirectLoad), in these columns.
+DIRECT_COLUMNS = (
+    "id",
+    "incident_id",
+    *STAGED_COLUMNS[1:-2],
+    "exposure_flags",
+    "risk_tier",
+    "risk_basis_flags",
+    "attributes",
+    "created_at",
+    "updated_at",
 )
 IssueRow = tuple[int, str, str, str, str]
 
@@ -93,12 +108,27 @@ class ChunkResult:
 
 
 @dataclass(frozen=True)
+class DirectLoad:
+    """A first import on PostgreSQL: every valid row becomes customer ``base + line`` as it is read.
+
+    The merge then removes the rows that turn out to belong to another row's customer
+    (merging.merge_staged); the import's transaction hides all of it until it commits.
+    """
+
+    incident_id: int
+    base: int
+    rules: RiskRules
+    stamp: str  # created_at and updated_at, ISO 8601 with its offset
+
+
+@dataclass(frozen=True)
 class StagingJob:
     """What a worker needs to read chunks of one file."""
 
     normalizer: RowNormalizer
     layout: CsvLayout | None  # None for JSON Lines
     copy_text: bool  # PostgreSQL COPY text; else row tuples
+    direct: DirectLoad | None = None
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -154,6 +184,37 @@ def copy_line(staged: Staged) -> str:
     return text.replace("\x00", "\t")
 
 
+def direct_copy_line(staged: Staged, load: DirectLoad) -> str:
+    """One line of COPY text for the customer table in DIRECT_COLUMNS order (without its newline)."""
+    line, name, email, phone, country, subdivision, locale, language, zone, refs, accounts, flags, attributes = staged
+    tier, basis = load.rules.classify(flags)
+    text = "\x00".join(
+        (
+            str(load.base + line),
+            str(load.incident_id),
+            name,
+            email,
+            phone,
+            country,
+            subdivision,
+            locale,
+            language,
+            zone,
+            _json_list(refs),
+            _json_list(accounts),
+            str(flags),
+            tier,
+            str(basis),
+            _json_dict(attributes),
+            load.stamp,
+            load.stamp,
+        )
+    )
+    if _COPY_SPECIAL.search(text):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text.replace("\x00", "\t")
+
+
 def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:
     """Read, validate and format the rows of one chunk."""
     outcome = ChunkOutcome(clean=chunk.last)
@@ -164,7 +225,9 @@ def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:
     lines: list[Any] = []
     issues: list[IssueRow] = []
     read = rejected = warnings = 0
-    output = copy_line if job.copy_text else staged_tuple
+    output: Callable[[Staged], Any] = copy_line if job.copy_text else staged_tuple
+    if job.direct is not None:
+        output = partial(direct_copy_line, load=job.direct)
     for line, raw, attributes, error in records:
         read += 1
         if raw is None:
@@ -261,11 +324,13 @@ class StagingCounts:
 class _StagingWriter:
     """Writes chunk results to the staging table and the issue table."""
 
-    def __init__(self, customer_import_id: int) -> None:
+    def __init__(self, customer_import_id: int, direct: bool = False) -> None:
         self.import_id = customer_import_id
         self.issues: list[IssueRow] = []
         columns = ", ".join(STAGED_COLUMNS)
         self.copy_sql = f"COPY {STAGING} ({columns}) FROM STDIN"
+        if direct:
+            self.copy_sql = f"COPY {Customer._meta.db_table} ({', '.join(DIRECT_COLUMNS)}) FROM STDIN"
         placeholders = ", ".join(["%s"] * len(STAGED_COLUMNS))
         self.insert_sql = f"INSERT INTO {STAGING} ({columns}) VALUES ({placeholders})"  # noqa: S608 - fixed names
 
@@ -292,21 +357,21 @@ class _StagingWriter:
 
 
 def _job_and_chunks(
-    stream: IO[bytes], file_format: str, normalizer: RowNormalizer, chunk_bytes: int
+    stream: IO[bytes], file_format: str, normalizer: RowNormalizer, chunk_bytes: int, direct: DirectLoad | None
 ) -> tuple[StagingJob, Iterator[Chunk], int]:
     """The job for the workers, the file's chunks, and the bytes read for the header."""
     copy_text = connection.vendor == "postgresql"
     if file_format == "jsonl":
         head, rest = read_header(stream)  # only to drop a byte order mark: the first line is a row
         chunks = cut_chunks(stream, first_line=1, head=head + rest, quoted=False, size=chunk_bytes)
-        return StagingJob(normalizer, None, copy_text), chunks, 0
+        return StagingJob(normalizer, None, copy_text, direct), chunks, 0
     header, rest = read_header(stream)
     found = csv_header(header.decode("utf-8", "surrogateescape"))
     if found is None:
-        return StagingJob(normalizer, None, copy_text), iter(()), len(header)
+        return StagingJob(normalizer, None, copy_text, direct), iter(()), len(header)
     layout = CsvLayout.from_header(*found)
     chunks = cut_chunks(stream, first_line=2, head=rest, quoted=True, size=chunk_bytes)
-    return StagingJob(normalizer, layout, copy_text), chunks, len(header)
+    return StagingJob(normalizer, layout, copy_text, direct), chunks, len(header)
 
 
 def stage_file(
@@ -318,11 +383,17 @@ def stage_file(
     processes: int,
     on_chunk: Callable[[StagingCounts], None] | None = None,
     chunk_bytes: int | None = None,
+    direct: DirectLoad | None = None,
 ) -> StagingCounts:
-    """Read, validate and stage every row of ``stream`` into the staging table (create it first)."""
+    """Read, validate and stage every row of ``stream`` into the staging table (create it first).
+
+    With ``direct`` (PostgreSQL), rows go straight into the customer table instead.
+    """
     counts = StagingCounts()
-    writer = _StagingWriter(customer_import_id)
-    job, chunks, counts.bytes_read = _job_and_chunks(stream, file_format, normalizer, chunk_bytes or CHUNK_BYTES)
+    writer = _StagingWriter(customer_import_id, direct=direct is not None)
+    job, chunks, counts.bytes_read = _job_and_chunks(
+        stream, file_format, normalizer, chunk_bytes or CHUNK_BYTES, direct
+    )
     if processes > 1:
         context = multiprocessing.get_context("fork")
         with _may_start_processes(), context.Pool(processes, initializer=_init_worker, initargs=(job,)) as pool:

@@ -1,7 +1,8 @@
 """The sandbox as one object: configuration, record, webhook poster, the two provider APIs and the control API.
 
 Routes (the server hands every request to ``Sandbox.route``):
-- ``POST /v3/mail/send`` — SendGrid; ``POST /2010-04-01/Accounts/{Sid}/Messages.json`` and
+- ``POST /v3/mail/send`` and ``GET /v3/messages?query=&limit=`` (Email Activity) — SendGrid;
+  ``POST /2010-04-01/Accounts/{Sid}/Messages.json``, ``GET …/Messages.json`` (the list) and
   ``GET …/Messages/{MessageSid}.json`` — Twilio.
 - ``GET /sandbox/messages?channel=&delivery_id=&to=&message_id=&x_message_id=&after=&limit=&offset=``
 - ``GET /sandbox/stats``, ``GET /sandbox/audit?channel=``, ``GET /sandbox/delivery-ids?channel=`` (text),
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from breachcomms.sandbox.activity import EmailActivityAPI
 from breachcomms.sandbox.config import SandboxConfig
 from breachcomms.sandbox.page import CSP, render_page
 from breachcomms.sandbox.replies import Reply, json_reply
@@ -53,6 +55,7 @@ class Sandbox:
         self.poster = WebhookPoster(config, self.signer, self.stats, self.rng)
         self.sendgrid = SendGridAPI(config, self.store, self.poster, self.stats, self.rng)
         self.twilio = TwilioAPI(config, self.store, self.poster, self.stats, self.rng)
+        self.activity = EmailActivityAPI(config, self.store, self.stats)
         self.webhook_senders = webhook_senders
 
     def start(self) -> None:
@@ -73,7 +76,11 @@ class Sandbox:
     ) -> Reply | Stream:
         if path == "/v3/mail/send":
             return self.sendgrid.mail_send(headers, body, size) if method == "POST" else _not_allowed()
+        if path == "/v3/messages":
+            return self.activity.messages(query, headers) if method == "GET" else _not_allowed()
         if match := TWILIO_CREATE.match(path):
+            if method == "GET":
+                return self.twilio.list_messages(match[1], query, headers)
             return self.twilio.create_message(match[1], headers, body or b"") if method == "POST" else _not_allowed()
         if (match := TWILIO_FETCH.match(path)) and method == "GET":
             return self.twilio.fetch_message(match[1], match[2], headers)
@@ -155,6 +162,7 @@ class Sandbox:
         self.twilio.faults.reset()
         self.config.email.fail_next.clear()
         self.config.sms.fail_next.clear()
+        self.config.lookups.fail_next.clear()
         return json_reply(200, {"reset": True})
 
 

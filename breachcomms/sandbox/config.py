@@ -16,6 +16,9 @@ unknown keys and bad values are refused with a 400 naming them, and then nothing
   posted 2..``max_copies`` times), ``reorder_rate`` (share held back behind later ones; batches are
   shuffled), ``batch_size`` / ``batch_interval`` (SendGrid batching), ``retry_for`` (seconds a refused
   webhook is retried, with backoff).
+- ``lookups`` (the search APIs reconciliation asks: SendGrid's Email Activity, Twilio's message list):
+  ``email_activity`` (false: the account lacks the Email Activity add-on, every search answers 403) and
+  ``fail_next`` (statuses 429/500/503 for the next searches of either API, in order).
 - ``seed``: makes the random choices repeatable.
 """
 
@@ -106,6 +109,15 @@ class WebhookConfig:
         }
 
 
+@dataclass
+class LookupConfig:
+    email_activity: bool = True  # the paid add-on SendGrid's Email Activity API needs
+    fail_next: deque[int] = field(default_factory=deque)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"email_activity": self.email_activity, "fail_next": list(self.fail_next)}
+
+
 @lru_cache(maxsize=8)
 def _any_rule(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
@@ -138,6 +150,7 @@ class SandboxConfig:
     )
     sms: ChannelConfig = field(default_factory=lambda: ChannelConfig(SMS_OUTCOMES, outcome_rules=default_sms_rules()))
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)
+    lookups: LookupConfig = field(default_factory=LookupConfig)
     seed: int | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -145,16 +158,20 @@ class SandboxConfig:
             "email": self.email.as_json(),
             "sms": self.sms.as_json(),
             "webhooks": self.webhooks.as_json(),
+            "lookups": self.lookups.as_json(),
             "seed": self.seed,
         }
 
     def apply(self, patch: Any) -> None:
         """Merge a JSON patch; nothing changes unless all of it is valid."""
-        _object(patch, "config", {"email", "sms", "webhooks", "seed", "sendgrid_api_key", "twilio_auth_token"})
+        _object(
+            patch, "config", {"email", "sms", "webhooks", "lookups", "seed", "sendgrid_api_key", "twilio_auth_token"}
+        )
         changes = [
             *(_channel_changes(self.email, patch["email"], "email") if "email" in patch else []),
             *(_channel_changes(self.sms, patch["sms"], "sms") if "sms" in patch else []),
             *(_webhook_changes(self.webhooks, patch["webhooks"]) if "webhooks" in patch else []),
+            *(_lookup_changes(self.lookups, patch["lookups"]) if "lookups" in patch else []),
         ]
         for key in ("seed", "sendgrid_api_key", "twilio_auth_token"):
             if key in patch:
@@ -179,10 +196,7 @@ def _channel_changes(channel: ChannelConfig, patch: Any, where: str) -> list[Cha
         rates = _rates(patch["error_rates"], f"{where}.error_rates", {str(s) for s in INJECTABLE_STATUSES})
         changes.append((channel, "error_rates", {int(status): rate for status, rate in rates.items()}))
     if "fail_next" in patch:
-        statuses = patch["fail_next"]
-        if not isinstance(statuses, list) or any(s not in INJECTABLE_STATUSES or isinstance(s, bool) for s in statuses):
-            raise ConfigError(f"{where}.fail_next: a list of statuses among {INJECTABLE_STATUSES}")
-        changes.append((channel, "fail_next", deque(statuses)))
+        changes.append((channel, "fail_next", deque(_statuses(patch["fail_next"], f"{where}.fail_next"))))
     if "retry_after" in patch:
         changes.append((channel, "retry_after", _number(patch["retry_after"], f"{where}.retry_after", 0, 3600)))
     if "rate_limit" in patch:
@@ -199,6 +213,24 @@ def _channel_changes(channel: ChannelConfig, patch: Any, where: str) -> list[Cha
     if "outcome_rules" in patch:
         changes.append((channel, "outcome_rules", _rules(patch["outcome_rules"], f"{where}.outcome_rules", channel)))
     return changes
+
+
+def _lookup_changes(lookups: LookupConfig, patch: Any) -> list[Change]:
+    _object(patch, "lookups", {"email_activity", "fail_next"})
+    changes: list[Change] = []
+    if "email_activity" in patch:
+        if not isinstance(patch["email_activity"], bool):
+            raise ConfigError("lookups.email_activity: true or false")
+        changes.append((lookups, "email_activity", patch["email_activity"]))
+    if "fail_next" in patch:
+        changes.append((lookups, "fail_next", deque(_statuses(patch["fail_next"], "lookups.fail_next"))))
+    return changes
+
+
+def _statuses(value: Any, where: str) -> list[int]:
+    if not isinstance(value, list) or any(s not in INJECTABLE_STATUSES or isinstance(s, bool) for s in value):
+        raise ConfigError(f"{where}: a list of statuses among {INJECTABLE_STATUSES}")
+    return value
 
 
 def _webhook_changes(webhooks: WebhookConfig, patch: Any) -> list[Change]:

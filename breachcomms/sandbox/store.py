@@ -169,6 +169,44 @@ class RecordStore:
         with self._reader() as db:
             return _messages(db.execute(sql, [*params, limit, offset]))
 
+    def search(
+        self,
+        channel: str,
+        conditions: Sequence[tuple[str, str]],
+        *,
+        any_of: bool = False,
+        received: tuple[float | None, float | None] = (None, None),
+        before: int = 0,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Messages of ``channel`` matching all (or ``any_of``) the (column, value) ``conditions``, newest first.
+
+        Columns: delivery_id, to, from, message_id. ``received`` bounds the time received (inclusive); ``before`` pages
+        by the ``id`` of the last message of the page before.
+        """
+        columns = {
+            "delivery_id": "m.delivery_id",
+            "to": "m.recipient_key",
+            "from": "m.sender",
+            "message_id": "m.message_id",
+        }
+        matches = [f"{columns[name]} = ?" for name, _ in conditions]
+        where: list[str] = ["m.channel = ?"]
+        params: list[Any] = [channel]
+        if matches:
+            where.append("(" + (" OR " if any_of else " AND ").join(matches) + ")")
+            params += [value.lower() if name == "to" else value for name, value in conditions]
+        for bound, operator in zip(received, (">=", "<="), strict=True):
+            if bound is not None:
+                where.append(f"m.received_at {operator} ?")
+                params.append(bound)
+        if before:
+            where.append("m.id < ?")
+            params.append(before)
+        sql = f"{SELECT} WHERE {' AND '.join(where)} ORDER BY m.id DESC LIMIT ?"  # noqa: S608 - fixed parts
+        with self._reader() as db:
+            return _messages(db.execute(sql, [*params, limit]))
+
     def recent(self, limit: int, channel: str = "") -> list[dict[str, Any]]:
         where = "WHERE m.channel = ?" if channel else ""
         sql = f"{SELECT} {where} ORDER BY m.id DESC LIMIT ?"  # noqa: S608 - fixed parts

@@ -1,5 +1,9 @@
 """Twilio ``POST /2010-04-01/Accounts/{Sid}/Messages.json``: basic auth, form fields, 201 with a message SID.
 
+Also ``GET …/Messages/{MessageSid}.json`` (one message) and ``GET …/Messages.json`` (the message list, newest
+first: filters ``To``, ``From``, ``DateSent``/``DateSent<``/``DateSent>`` by GMT date, on or before/after it;
+``PageSize`` 1–1,000, 50 by default; further pages through ``next_page_uri`` with ``Page`` and ``PageToken``).
+
 Errors answer like Twilio: ``{"code", "message", "more_info", "status"}``. Twilio's magic test numbers are
 refused as Twilio refuses them with test credentials (+15005550001 invalid, …0004 unsubscribed, …).
 """
@@ -14,9 +18,10 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from breachcomms.channels.base import MAX_SMS_BODY_CHARS
 from breachcomms.channels.segments import sms_segments
@@ -33,6 +38,8 @@ SHORT_CODE = re.compile(r"^[0-9]{3,8}$")
 ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-f]{32}$")
 POOL_NUMBER = "+15005550006"  # the sender a messaging service picks in the sandbox
+LIST_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
+MAX_PAGE_SIZE = 1000
 FAULTS = {429: (20429, "Too Many Requests"), 500: (20500, "Internal Server Error"), 503: (20503, "Service Unavailable")}
 MAGIC_NUMBERS = {
     "+15005550001": (21211, "The 'To' number {to} is not a valid phone number."),
@@ -78,6 +85,63 @@ class TwilioAPI:
         resource = self._resource(message["sid"], message["to"], message["from"], message["body"], status, 0)
         resource["num_segments"] = str(message["segments"])
         return json_reply(200, resource)
+
+    def list_messages(self, account_sid: str, query: Mapping[str, str], headers: Mapping[str, str]) -> Reply:
+        """One page of the account's messages, newest first."""
+        reply = self._list_page(account_sid, query, headers)
+        self.stats.add(f"twilio_list_{reply.status}")
+        return reply
+
+    def _list_page(self, account_sid: str, query: Mapping[str, str], headers: Mapping[str, str]) -> Reply:
+        refusal = self._authenticate(account_sid, headers) or self._lookup_fault()
+        if refusal is not None:
+            return refusal
+        try:
+            size, page, before = _paging(query)
+            received = _date_sent(query)
+        except ValueError as exc:
+            return twilio_error(400, 20001, str(exc))
+        conditions = [(name.lower(), query[name]) for name in ("To", "From") if query.get(name)]
+        found = self.store.search("sms", conditions, received=received, before=before, limit=size + 1)
+        more, found = len(found) > size, found[:size]
+        base = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        kept = {name: query[name] for name in LIST_FILTERS if query.get(name)}
+
+        def uri(**extra: str | int) -> str:
+            return f"{base}?{urlencode({**kept, 'PageSize': size, **extra})}"
+
+        token = {"PageToken": query["PageToken"]} if query.get("PageToken") else {}
+        return json_reply(
+            200,
+            {
+                "messages": [self._listed(message) for message in found],
+                "start": page * size,
+                "end": page * size + max(0, len(found) - 1),
+                "page": page,
+                "page_size": size,
+                "uri": uri(Page=page, **token),
+                "first_page_uri": uri(Page=0),
+                "previous_page_uri": None,
+                "next_page_uri": uri(Page=page + 1, PageToken=f"PA{found[-1]['id']}") if more else None,
+            },
+        )
+
+    def _lookup_fault(self) -> Reply | None:
+        try:
+            status = self.config.lookups.fail_next.popleft()
+        except IndexError:
+            return None
+        code, message = FAULTS[status]
+        return twilio_error(status, code, message)
+
+    def _listed(self, message: dict[str, Any]) -> dict[str, Any]:
+        status = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}[message["outcome"]]
+        at = datetime.fromisoformat(message["received_at"]).timestamp()
+        resource = self._resource(message["sid"], message["to"], message["from"], message["body"], status, 0, at=at)
+        resource["num_segments"] = str(message["segments"])
+        resource["messaging_service_sid"] = message["messaging_service_sid"] or None
+        resource["date_sent"] = resource["date_created"]
+        return resource
 
     def _authenticate(self, account_sid: str, headers: Mapping[str, str]) -> Reply | None:
         scheme, _, encoded = headers.get("Authorization", "").partition(" ")
@@ -185,9 +249,11 @@ class TwilioAPI:
             draw -= rate
         return "delivered", None
 
-    def _resource(self, sid: str, to: str, sender: str, body: str, status: str, segments: int) -> dict[str, Any]:
+    def _resource(
+        self, sid: str, to: str, sender: str, body: str, status: str, segments: int, *, at: float | None = None
+    ) -> dict[str, Any]:
         account = self.config.twilio_account_sid
-        now = formatdate(usegmt=False).replace("-0000", "+0000")
+        now = formatdate(at, usegmt=False).replace("-0000", "+0000")
         return {
             "account_sid": account,
             "api_version": "2010-04-01",
@@ -219,3 +285,38 @@ def _valid_sender(sender: str) -> bool:
 def _valid_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.hostname) and "_" not in (parts.hostname or "")
+
+
+def _paging(query: Mapping[str, str]) -> tuple[int, int, int]:
+    """(page size, page number, the id the page starts below) of a list request."""
+    raw_size, raw_page, token = query.get("PageSize", "50"), query.get("Page", "0"), query.get("PageToken", "")
+    if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
+        raise ValueError(f"PageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
+    if not raw_page.isdigit():
+        raise ValueError("Page must be a non-negative integer")
+    if token and not (token.startswith("PA") and token[2:].isdigit()):
+        raise ValueError(f"Invalid PageToken {token}")
+    if int(raw_page) and not token:
+        raise ValueError("Page beyond the first needs the PageToken of next_page_uri")
+    return int(raw_size), int(raw_page), int(token[2:]) if token else 0
+
+
+def _date_sent(query: Mapping[str, str]) -> tuple[float | None, float | None]:
+    """The received-time bounds the DateSent filters give: whole GMT days, as Twilio documents them."""
+    low: float | None = None
+    high: float | None = None
+    for name, starts, ends in (("DateSent", True, True), ("DateSent>", True, False), ("DateSent<", False, True)):
+        raw = query.get(name, "")
+        if not raw:
+            continue
+        try:
+            day = date.fromisoformat(raw[:10])
+        except ValueError:
+            raise ValueError(f"Invalid {name}: {raw}; expected YYYY-MM-DD") from None
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if starts:
+            low = max(low or 0.0, start.timestamp())
+        if ends:
+            end = (start + timedelta(days=1)).timestamp() - 1e-6
+            high = end if high is None else min(high, end)
+    return low, high

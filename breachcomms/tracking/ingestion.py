@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -161,7 +161,10 @@ def choose_moves(rows: Iterable[EventRow], current: dict[int, tuple[str, int]]) 
     best: dict[int, EventRow] = {}
     for row in rows:
         if row.status is None:
-            continue
+            if current.get(row.delivery_id, ("", 0))[0] != DeliveryStatus.IN_DOUBT:
+                continue
+            # Any event of a message proves the provider has it: a row in doubt was sent after all.
+            row = replace(row, status=DeliveryStatus.SENT, rank=TARGET_RANK[DeliveryStatus.SENT])
         held = best.get(row.delivery_id)
         # Furthest first; among equals the earliest (the first bounce or drop is the one that counted).
         if held is None or (row.rank, -row.occurred_at.timestamp()) > (held.rank, -held.occurred_at.timestamp()):

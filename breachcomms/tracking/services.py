@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from breachcomms.channels.base import ProviderEvent as IncomingEvent
 from breachcomms.delivery.models import DeliveryAttempt, DeliveryStatus
+from breachcomms.delivery.reconcile import record_sent_content
 from breachcomms.delivery.services import delivery_fallback_create, wave_check_auto_halt
 from breachcomms.tracking import ingestion
 from breachcomms.tracking.ingestion import EventRow, Move
@@ -63,9 +64,9 @@ def _record(rows: list[EventRow], received: int, now: datetime) -> IngestReport:
     stored = ingestion.insert_events(rows, now=now)
     new = [row for row in rows if (row.provider, row.event_id) in stored]
     report.stored = len(new)
-    movers = [row for row in new if row.status]
-    current = ingestion.lock_deliveries(row.delivery_id for row in movers)
-    moves = ingestion.choose_moves(movers, current)
+    # Events that bring no status still settle a row in doubt (``choose_moves``), so every new event's row is read.
+    current = ingestion.lock_deliveries(row.delivery_id for row in new)
+    moves = ingestion.choose_moves(new, current)
     report.moved = ingestion.apply_moves(moves)
     _record_reconciled(moves, now)
     report.suppressed = ingestion.insert_suppressions(new, now=now)
@@ -80,7 +81,10 @@ def _record(rows: list[EventRow], received: int, now: datetime) -> IngestReport:
 
 
 def _record_reconciled(moves: Sequence[Move], now: datetime) -> None:
-    """A row in doubt that a provider reports on was sent after all: say so in its attempts."""
+    """A row in doubt that a provider reports on was sent after all: say so in its attempts, record what it got."""
+    settled = [move.delivery_id for move in moves if move.old_status == DeliveryStatus.IN_DOUBT]
+    if settled:
+        record_sent_content(delivery_ids=settled)
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery_id=move.delivery_id,

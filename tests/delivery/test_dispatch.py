@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from breachcomms.channels.locmem import Outbox
 from breachcomms.delivery import dispatch
-from breachcomms.delivery.models import ChannelPlan, Delivery, DeliveryStatus, Wave
+from breachcomms.delivery.models import ChannelPlan, Delivery, DeliveryBatch, DeliveryStatus, Wave
 from breachcomms.delivery.sending import claim_rows
 from breachcomms.delivery.services import (
     delivery_dispatch_due,
@@ -222,10 +222,11 @@ def test_two_dispatchers_at_once_never_claim_a_row_twice(
     claimed = [sum(counter.values()) for counter in results]
     assert sum(claimed) == 3001
     assert not set(results[0]) & set(results[1])
-    by_token = Counter(Delivery.objects.filter(status="queued").values_list("claim_token", flat=True))
+    by_token = Counter(Delivery.objects.filter(status="sending").values_list("claim_token", flat=True))
     assert by_token == results[0] + results[1]
+    assert dict(DeliveryBatch.objects.values_list("token", "rows")) == dict(by_token)
     # And two whole dispatcher runs side by side claim the rest exactly once.
-    Delivery.objects.filter(status="queued").update(status="pending", claim_token="")
+    Delivery.objects.filter(status="sending").update(status="pending", claim_token="")
     runs: list[int] = []
 
     def run() -> None:
@@ -241,4 +242,22 @@ def test_two_dispatchers_at_once_never_claim_a_row_twice(
     for thread in threads:
         thread.join()
     assert sum(runs) == 3001
-    assert statuses() == {"queued": 3001}
+    assert statuses() == {"sending": 3001}
+
+
+@pytest.mark.sqlite
+@pytest.mark.django_db
+def test_a_lost_batch_of_an_aborted_wave_is_cancelled_not_sent(
+    make_customer: Callable[..., Customer], make_wave: Callable[..., Wave], notices: list, commander: User
+) -> None:
+    for _ in range(3):
+        make_customer()
+    wave = launch(make_wave, commander)
+    tokens = delivery_dispatch_due(now=T0, enqueue=lambda t: None).tokens
+    assert statuses() == {"sending": 3}  # claimed: what a customer asking sees as possibly sent
+    Wave.objects.filter(id=wave.id).update(status=Wave.Status.ABORTED)
+    # Its task never came: once the lease runs out the rows are given up, never sent.
+    assert delivery_dispatch_due(now=T0 + timedelta(seconds=301), enqueue=lambda t: None).requeued == 3
+    assert statuses() == {"cancelled": 3}
+    assert set(DeliveryBatch.objects.values_list("status", flat=True)) == {DeliveryBatch.Status.RELEASED}
+    assert delivery_send_batch(claim_token=tokens[0], now=T0 + timedelta(seconds=302)).sent == 0

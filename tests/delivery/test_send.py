@@ -253,3 +253,38 @@ def test_refused_sms_credentials_halt_the_wave_and_release_the_rest(
     assert "credentials" in wave.halt_reason
     assert {status_of(c, "sms").status for c in customers} == {"pending"}
     assert locmem_transports.sms == []
+
+
+def test_a_customer_who_opts_out_after_a_follow_up_launch_gets_it_on_no_channel(
+    make_customer: Callable[..., Customer],
+    make_wave: Callable[..., Wave],
+    notices: list,
+    commander: User,
+    locmem_transports: Outbox,
+    incident,
+    campaign,
+) -> None:
+    opted_out, other = make_customer(name="Opted out"), make_customer(name="Other")
+    campaign.kind = "follow_up"
+    campaign.save(update_fields=["kind"])
+    wave_launch(wave=make_wave(channel_plan=ChannelPlan.BOTH), user=commander, now=T0)
+    suppression_add(incident=incident, channel="email", address=opted_out.email, reason="do_not_contact")
+    run()
+    assert [status_of(opted_out, channel).status for channel in ("email", "sms")] == ["suppressed", "suppressed"]
+    assert [status_of(other, channel).status for channel in ("email", "sms")] == ["sent", "sent"]
+    assert len(locmem_transports.sms) == 1
+
+
+def test_an_opt_out_on_one_address_leaves_the_initial_notice_on_the_other_channel(
+    make_customer: Callable[..., Customer],
+    make_wave: Callable[..., Wave],
+    notices: list,
+    commander: User,
+    locmem_transports: Outbox,
+    incident,
+) -> None:
+    customer = make_customer()
+    wave_launch(wave=make_wave(channel_plan=ChannelPlan.BOTH), user=commander, now=T0)
+    suppression_add(incident=incident, channel="email", address=customer.email, reason="do_not_contact")
+    run()
+    assert [status_of(customer, channel).status for channel in ("email", "sms")] == ["suppressed", "sent"]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from breachcomms.channels.substitutions import apply_substitutions
-from breachcomms.delivery.references import REFERENCE_MAX, format_reference
+from breachcomms.core.references import REFERENCE_MAX, format_reference
 from breachcomms.delivery.shapes import (
     CustomerValues,
     delivered_content_hash,
@@ -24,8 +24,8 @@ from breachcomms.delivery.shapes import (
 )
 from breachcomms.incidents.models import Incident
 from breachcomms.notices.context import IncidentFacts, Recipient
-from breachcomms.notices.models import Campaign, Notice, NoticeVersion
-from breachcomms.notices.shipped import shipped_notices
+from breachcomms.notices.models import Notice, NoticeVersion
+from breachcomms.notices.shipped import KIND_FOLDER_CHOICES, shipped_notices
 
 INCIDENT = Incident(
     title="Customer database accessed",
@@ -38,7 +38,7 @@ INCIDENT = Incident(
     support_website="https://example.com/security",
     data_categories=["name", "email", "password"],
 )
-SHIPPED = [n for kind in Campaign.Kind for n in shipped_notices(kind)]
+SHIPPED = [n for kind, folders in KIND_FOLDER_CHOICES.items() for f in folders for n in shipped_notices(kind, folder=f)]
 ZONES = ["Europe/Stockholm", "Asia/Jakarta", "America/Los_Angeles", "Europe/Moscow", "Asia/Kolkata", ""]
 nasty_text = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=60).map(str.strip)
 tricky = st.sampled_from(["O'Brien & <b>Sons</b>", '"{{ x }}" {% if %}', "Ёлкина-Щукина", "a\\b$1", "&amp;", "-"])
@@ -59,7 +59,7 @@ def test_every_shipped_kind_and_locale_is_covered() -> None:
     }
 
 
-@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda n: f"{n.kind}-{n.locale}-{n.channel}")
+@pytest.mark.parametrize("shipped", SHIPPED, ids=lambda n: f"{n.folder}-{n.locale}-{n.channel}")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.one_of(nasty_text, tricky, st.just("")),

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 
-from django.conf import settings
-
-from breachcomms.channels.base import EmailBatch, PermanentError, Receipt
+from breachcomms.channels.base import EmailBatch, PermanentError, Receipt, SentQuery
 from breachcomms.channels.locmem import LocmemEmailTransport, LocmemSmsTransport, outbox
 from breachcomms.channels.sendgrid import SendGridTransport
 from breachcomms.channels.twilio import TwilioTransport
 
 
 class FindingEmailTransport(LocmemEmailTransport):
-    def find_sent(self, delivery_ids: Sequence[str]) -> dict[str, str]:
-        wanted = set(delivery_ids)
+    def find_sent(self, queries: Sequence[SentQuery]) -> dict[str, str]:
+        wanted = {query.delivery_id for query in queries}
         return {
             r.delivery_id: "found-" + r.delivery_id
             for b in outbox.emails
@@ -27,8 +22,8 @@ class FindingEmailTransport(LocmemEmailTransport):
 
 
 class FindingSmsTransport(LocmemSmsTransport):
-    def find_sent(self, delivery_ids: Sequence[str]) -> dict[str, str]:
-        wanted = set(delivery_ids)
+    def find_sent(self, queries: Sequence[SentQuery]) -> dict[str, str]:
+        wanted = {query.delivery_id for query in queries}
         return {m.delivery_id: "found-" + m.delivery_id for m in outbox.sms if m.delivery_id in wanted}
 
 
@@ -55,24 +50,9 @@ class HookedEmailTransport(LocmemEmailTransport):
         return super().send_batch(batch)
 
 
-def _sandbox_find(base: str, channel: str, delivery_ids: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for delivery_id in delivery_ids:
-        query = urllib.parse.urlencode({"channel": channel, "delivery_id": delivery_id, "limit": 1})
-        with urllib.request.urlopen(f"{base}/sandbox/messages?{query}", timeout=10) as response:  # noqa: S310
-            messages = json.loads(response.read())["messages"]
-        if messages:
-            found[delivery_id] = messages[0].get("x_message_id") or messages[0].get("sid") or "found"
-    return found
-
-
 class SandboxFindingEmailTransport(SendGridTransport):
-    """SendGrid through the sandbox, with the reconciliation lookup the sandbox can answer."""
-
-    def find_sent(self, delivery_ids: Sequence[str]) -> dict[str, str]:
-        return _sandbox_find(settings.SENDGRID_API_HOST, "email", delivery_ids)
+    """SendGrid through the sandbox; reconciliation searches the sandbox's Email Activity API (the real find_sent)."""
 
 
 class SandboxFindingSmsTransport(TwilioTransport):
-    def find_sent(self, delivery_ids: Sequence[str]) -> dict[str, str]:
-        return _sandbox_find(settings.TWILIO_API_BASE_URL, "sms", delivery_ids)
+    """Twilio through the sandbox; reconciliation searches the sandbox's message list (the real find_sent)."""

@@ -280,3 +280,17 @@ def test_a_template_that_does_not_render_fails_every_safety_check(make_notice: C
     assert results
     assert all(not r.passed for r in results)
     assert "line 1" in results[0].message
+
+
+def test_text_left_for_the_author_blocks_approval_until_it_is_written(
+    make_notice: Callable[..., NoticeVersion],
+) -> None:
+    unfinished = make_notice(text=EMAIL_TEXT + "\nThe offer: [[who provides it,\nand until when]].")
+    sms = make_notice(channel=Channel.SMS, text="Sign up by [[date]]." + SAFE_TAIL)
+
+    check = result(unfinished, "placeholders")
+    assert not check.passed
+    assert check.blocking
+    assert check.details == ("Text body: [[who provides it, and until when]]",)
+    assert result(sms, "placeholders").details == ("SMS text: [[date]]",)
+    assert result(make_notice("sv"), "placeholders").passed

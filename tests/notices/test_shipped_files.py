@@ -25,7 +25,16 @@ from breachcomms.jurisdictions.models import Jurisdiction
 from breachcomms.jurisdictions.selectors import content_requirements_for
 
 SHIPPED = Path(__file__).resolve().parents[2] / "breachcomms" / "notices" / "shipped"
-KINDS = ("initial", "reminder", "security_tips")
+KINDS = (
+    "initial",
+    "reminder",
+    "security_tips",
+    "security_tips_2",
+    "security_tips_3",
+    "enrolment_reminder",
+    "other_channel",
+)
+PLACEHOLDER = re.compile(r"\[\[.*?\]\]", re.DOTALL)  # incident-specific text the author must write
 LOCALES = ("en", "sv", "ru", "id")
 PARTS = ("subject.txt", "body.html", "body.txt", "sms.txt")
 ALL_FILES = [(kind, locale, part) for kind in KINDS for locale in LOCALES for part in PARTS]
@@ -239,6 +248,20 @@ def test_subject_is_one_line_naming_the_organization(kind: str, locale: str) -> 
     assert "\n" not in subject
     assert context["organization"] in subject
     assert len(subject) <= 100
+
+
+@pytest.mark.parametrize(("kind", "locale", "part"), ALL_FILES)
+def test_only_the_enrolment_reminder_email_leaves_the_offer_for_the_author_to_fill_in(
+    kind: str, locale: str, part: str
+) -> None:
+    source = (SHIPPED / kind / locale / part).read_text(encoding="utf-8")
+
+    placeholders = PLACEHOLDER.findall(source)
+
+    if kind == "enrolment_reminder" and part in ("body.html", "body.txt"):
+        assert len(placeholders) == 2  # what is offered, and how to sign up
+    else:
+        assert placeholders == []  # an SMS or a subject must be sendable as shipped
 
 
 # --- safety: links, active content, escaping ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Writes of the delivery app: waves (launch, pause, resume, abort, auto-halt), suppressions,
+"""Writes of the delivery app: waves (schedule, launch, pause, resume, abort, auto-halt), suppressions,
 dispatching, sending and reconciling. Import them from here."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from breachcomms.delivery.services.waves import (
     LaunchRefused,
     WaveStateError,
     suppression_add,
+    suppression_remove,
     wave_abort,
     wave_check_auto_halt,
     wave_complete,
@@ -22,6 +23,9 @@ from breachcomms.delivery.services.waves import (
     wave_launch,
     wave_pause,
     wave_resume,
+    wave_schedule,
+    wave_unschedule,
+    waves_launch_due,
 )
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "delivery_reconcile_in_doubt",
     "delivery_send_batch",
     "suppression_add",
+    "suppression_remove",
     "wave_abort",
     "wave_check_auto_halt",
     "wave_complete",
@@ -41,4 +46,7 @@ __all__ = [
     "wave_launch",
     "wave_pause",
     "wave_resume",
+    "wave_schedule",
+    "wave_unschedule",
+    "waves_launch_due",
 ]

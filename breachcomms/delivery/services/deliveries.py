@@ -16,7 +16,7 @@ from breachcomms.core.timing import PhaseTimer
 from breachcomms.delivery import dispatch, ledger
 from breachcomms.delivery.conf import setting
 from breachcomms.delivery.delivering import send_emails, send_sms
-from breachcomms.delivery.models import Channel, Delivery, DeliveryStatus, Suppression, Wave
+from breachcomms.delivery.models import Channel, Delivery, DeliveryBatch, DeliveryStatus, Suppression, Wave
 from breachcomms.delivery.notice_lookup import NoticeCatalog
 from breachcomms.delivery.outcomes import Outcomes, record
 from breachcomms.delivery.reconcile import ReconcileReport, reconcile_in_doubt
@@ -161,7 +161,9 @@ def _load_batch(
     incident = wave.campaign.incident
     suppressed: set[int] = set()
     if Suppression.objects.filter(incident=incident).exists():
-        suppressed = mark_suppressed(claim_token, incident_id=incident.id, now=now)
+        suppressed = mark_suppressed(
+            claim_token, incident_id=incident.id, now=now, whole_customer=ledger.opt_out_applies(wave)
+        )
     batch = Batch(
         claim_token=claim_token,
         wave=wave,
@@ -197,7 +199,7 @@ def delivery_send_batch(*, claim_token: str, now: datetime | None = None) -> Sen
     with timer("claim"):
         wave_id, rows = claim_rows(claim_token, now=now, sent_at=sent_at)
         if wave_id is None:
-            release_stopped(claim_token)
+            release_stopped(claim_token, now=now)
             return SendReport()
         batch, suppressed = _load_batch(claim_token, wave_id, rows, now=now, sent_at=sent_at, timer=timer)
     started = time.perf_counter()
@@ -233,6 +235,7 @@ def _record(batch: Batch, outcomes: Outcomes, suppressed: set[int], *, now: date
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     status = _lock_wave_status(batch.wave.id)
     record(outcomes, claim_token=batch.claim_token, wave_id=batch.wave.id, now=now, sent_at=sent_at)
+    DeliveryBatch.objects.filter(token=batch.claim_token).update(status=DeliveryBatch.Status.DONE)
     if status == Wave.Status.ABORTED:
         _cancel_pending(batch.wave.id, now=now)
         return 0

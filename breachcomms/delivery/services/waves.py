@@ -1,8 +1,15 @@
-"""A wave's life: launch (creates the ledger), pause, resume, abort, auto-halt, completion."""
+"""A wave's life: schedule, launch (creates the ledger), pause, resume, abort, auto-halt, completion.
+
+A scheduled wave is launched by ``waves_launch_due`` (every dispatcher tick) once its start has come,
+as the commander who scheduled it: its rows are created then, so an audience such as "not delivered"
+is judged at send time. A launch refused then pauses the wave with the reason; resuming it launches.
+"""
 
 from __future__ import annotations
 
+import copy
 import functools
+import logging
 import operator
 from datetime import datetime
 from typing import Any
@@ -10,13 +17,14 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from breachcomms.audit.models import Action
 from breachcomms.audit.services import audit_record
 from breachcomms.delivery import ledger
+from breachcomms.delivery.audiences import validate_audience
 from breachcomms.delivery.conf import setting
-from breachcomms.delivery.dispatch import ATTEMPT, DELIVERY, bucket_capacity, messages_per_second
+from breachcomms.delivery.dispatch import ATTEMPT, DELIVERY, bucket_capacity, cancel_unstarted, messages_per_second
 from breachcomms.delivery.models import Channel, Delivery, DeliveryStatus, Suppression, Wave, WaveAction
 from breachcomms.delivery.notice_lookup import approved_versions
 from breachcomms.delivery.selectors import WavePlan, wave_plan
@@ -28,6 +36,13 @@ from breachcomms.notices.context import IncidentFacts
 from breachcomms.recipients.contacts import InvalidValue, email_key, normalize_email, normalize_phone
 
 LAUNCH_PERMISSION = "delivery.launch_wave"
+SUPPRESSION_REMOVE_PERMISSION = "delivery.delete_suppression"
+logger = logging.getLogger(__name__)
+
+
+START_NOT_IN_THE_FUTURE = gettext_lazy(
+    "To schedule the wave, set its start to a time in the future (or launch it now)."
+)
 
 
 class WaveStateError(Exception):
@@ -43,6 +58,8 @@ class LaunchRefused(Exception):
 
 
 _AUDITED = {
+    WaveAction.Kind.SCHEDULE: Action.WAVE_SCHEDULED,
+    WaveAction.Kind.UNSCHEDULE: Action.WAVE_UNSCHEDULED,
     WaveAction.Kind.LAUNCH: Action.WAVE_LAUNCHED,
     WaveAction.Kind.PAUSE: Action.WAVE_PAUSED,
     WaveAction.Kind.RESUME: Action.WAVE_RESUMED,
@@ -90,9 +107,24 @@ def wave_launch(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
     now = now or timezone.now()
     wave = _locked(wave)
     _transition(wave, (Wave.Status.DRAFT,), gettext("launched"))
+    _create_ledger(wave, user, now=now)
+    return wave
+
+
+def _launch_checks(wave: Wave, *, now: datetime) -> WavePlan:
+    """The wave's plan, if its audience is sound and the plan has no problem; else LaunchRefused."""
+    problems = validate_audience(wave.audience, wave=wave)
+    if problems:
+        raise LaunchRefused(problems)
     plan = wave_plan(wave=wave, now=now)
     if plan.problems:
         raise LaunchRefused(plan.problems)
+    return plan
+
+
+def _create_ledger(wave: Wave, user: Any, *, now: datetime) -> None:
+    """Check the (locked) wave and create its rows; the wave is running afterwards."""
+    plan = _launch_checks(wave, now=now)
     start = max(now, wave.start_at or now)
     window = Window(wave.window_start, wave.window_end)
     due = {zone: window.next_opening(zone, start) for zone in plan.zones}
@@ -106,7 +138,6 @@ def wave_launch(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
             cursor.execute(f"ANALYZE {DELIVERY}")  # the claim query's plan depends on fresh statistics
     _start(wave, plan, created, now=now)
     _act(wave, WaveAction.Kind.LAUNCH, user, summary=wave.launch_summary)
-    return wave
 
 
 def shape_hint(wave: Wave) -> ledger.ShapeHint:
@@ -136,6 +167,99 @@ def _start(wave: Wave, plan: WavePlan, created: dict[str, int], *, now: datetime
 
 
 @transaction.atomic
+def wave_schedule(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
+    """Have the wave launch by itself at its start time; checked now as a launch would be."""
+    _require(user)
+    now = now or timezone.now()
+    wave = _locked(wave)
+    _transition(wave, (Wave.Status.DRAFT,), gettext("scheduled"))
+    if wave.start_at is None or wave.start_at <= now:
+        raise LaunchRefused([str(START_NOT_IN_THE_FUTURE)])
+    problems = validate_audience(wave.audience, wave=wave) or schedule_plan(wave, now=now).problems
+    if problems:
+        raise LaunchRefused(problems)
+    wave.status = Wave.Status.SCHEDULED
+    wave.halt_reason = ""
+    wave.save(update_fields=["status", "halt_reason"])
+    _act(wave, WaveAction.Kind.SCHEDULE, user, start_at=wave.start_at.isoformat())
+    return wave
+
+
+def schedule_plan(wave: Wave, *, now: datetime | None = None) -> WavePlan:
+    """The plan scheduling checks: who an audience holds is decided at the launch, so the notices must
+    cover anyone it may hold by then, and the checks run on everyone the segments select."""
+    if not wave.audience:
+        return wave_plan(wave=wave, now=now)
+    everyone = copy.copy(wave)
+    everyone.audience = {}
+    return wave_plan(wave=everyone, now=now)
+
+
+@transaction.atomic
+def wave_unschedule(*, wave: Wave, user: Any, reason: str = "") -> Wave:
+    """Back to draft: a scheduled wave, or one whose scheduled launch was refused (so it can be edited)."""
+    _require(user)
+    wave = _locked(wave)
+    if not (wave.status == Wave.Status.PAUSED and wave.launched_at is None):
+        _transition(wave, (Wave.Status.SCHEDULED,), gettext("unscheduled"))
+    wave.status = Wave.Status.DRAFT
+    wave.halt_reason = ""
+    wave.save(update_fields=["status", "halt_reason"])
+    _act(wave, WaveAction.Kind.UNSCHEDULE, user, reason)
+    return wave
+
+
+def waves_launch_due(*, now: datetime | None = None) -> list[int]:
+    """Launch every scheduled wave whose start has come; returns the ids launched (refused ones pause)."""
+    now = now or timezone.now()
+    due = Wave.objects.filter(status=Wave.Status.SCHEDULED, start_at__lte=now).order_by("start_at", "id")
+    return [wave_id for wave_id in list(due.values_list("id", flat=True)) if _launch_scheduled(wave_id, now=now)]
+
+
+def _scheduler(wave: Wave) -> Any:
+    action = wave.actions.filter(kind=WaveAction.Kind.SCHEDULE).select_related("by").order_by("-at", "-id").first()
+    return action.by if action is not None else None
+
+
+@transaction.atomic
+def _launch_scheduled(wave_id: int, *, now: datetime) -> bool:
+    """Launch one due wave as the commander who scheduled it; False if another run has it or it was refused."""
+    wave = (
+        Wave.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("campaign__incident")
+        .filter(id=wave_id, status=Wave.Status.SCHEDULED, start_at__lte=now)
+        .first()
+    )
+    if wave is None:
+        return False
+    user = _scheduler(wave)
+    try:
+        with transaction.atomic():
+            if user is None:
+                raise PermissionDenied(gettext("The commander who scheduled the wave no longer exists."))
+            _require(user)
+            _create_ledger(wave, user, now=now)
+    except LaunchRefused as refused:
+        _refuse_scheduled(wave, " ".join(refused.problems))
+        return False
+    except PermissionDenied as denied:
+        _refuse_scheduled(wave, str(denied))
+        return False
+    logger.info("launched scheduled wave %s", wave.id)
+    return True
+
+
+def _refuse_scheduled(wave: Wave, problems: str) -> None:
+    wave.status = Wave.Status.PAUSED
+    wave.halt_reason = gettext(
+        "The scheduled launch was refused: %(problems)s Resume the wave to launch it once this is fixed, or "
+        "unschedule it to change it."
+    ) % {"problems": problems}
+    wave.save(update_fields=["status", "halt_reason"])
+    _act(wave, WaveAction.Kind.HALT, reason=wave.halt_reason)
+
+
+@transaction.atomic
 def wave_pause(*, wave: Wave, user: Any, reason: str = "") -> Wave:
     """Stop new claims at once; batches already at a worker finish."""
     _require(user)
@@ -150,10 +274,13 @@ def wave_pause(*, wave: Wave, user: Any, reason: str = "") -> Wave:
 
 @transaction.atomic
 def wave_resume(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
-    """Continue a paused (or auto-halted) wave where it stopped."""
+    """Continue a paused (or auto-halted) wave where it stopped; launch one whose scheduled launch was refused."""
     _require(user)
     wave = _locked(wave)
     _transition(wave, (Wave.Status.PAUSED,), gettext("resumed"))
+    if wave.launched_at is None:  # a scheduled launch was refused: resuming launches it now
+        _create_ledger(wave, user, now=now or timezone.now())
+        return wave
     wave.status = Wave.Status.RUNNING
     wave.halt_reason = ""
     wave.tokens_at = now or timezone.now()
@@ -176,6 +303,7 @@ def wave_abort(*, wave: Wave, user: Any, reason: str, now: datetime | None = Non
     cancelled = Delivery.objects.filter(wave=wave, status__in=[DeliveryStatus.PENDING, DeliveryStatus.QUEUED]).update(
         status=DeliveryStatus.CANCELLED, last_error=reason, finished_at=now, claim_token="", lease_until=None
     )
+    cancelled += cancel_unstarted(wave_id=wave.id, reason=reason, now=now)
     _act(wave, WaveAction.Kind.ABORT, user, reason)
     return cancelled
 
@@ -286,3 +414,24 @@ def suppression_add(
             data={"channel": channel, "reason": reason, "source": source[:200]},
         )
     return suppression
+
+
+@transaction.atomic
+def suppression_remove(*, suppression: Suppression, user: Any, reason: str = "") -> None:
+    """Lift a suppression (later waves may contact the address again), on the audit trail."""
+    if not getattr(user, "has_perm", None) or not user.has_perm(SUPPRESSION_REMOVE_PERMISSION):
+        raise PermissionDenied(gettext("You may not lift suppressions."))
+    audit_record(
+        action=Action.SUPPRESSION_REMOVED,
+        actor=user,
+        incident_id=suppression.incident_id,
+        obj=suppression,
+        data={
+            "channel": suppression.channel,
+            "address": suppression.address,
+            "reason": suppression.reason,
+            "source": suppression.source,
+            "why": reason,
+        },
+    )
+    suppression.delete()

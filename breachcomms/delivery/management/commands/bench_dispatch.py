@@ -70,6 +70,45 @@ def _named(name: str) -> list[psutil.Process]:
     return [p for p in psutil.process_iter(["name"]) if (p.info.get("name") or "").startswith(name)]
 
 
+class Backends:
+    """CPU of this database's PostgreSQL backends (the machine may be shared with other databases):
+    sampled after each dispatcher run, since backends come and go with their connections."""
+
+    def __init__(self, database: str) -> None:
+        self.marker = f" {database} "
+        self.before = self._cpu_by_pid()
+        self.seen: dict[int, float] = dict(self.before)
+
+    def _cpu_by_pid(self) -> dict[int, float]:
+        found: dict[int, float] = {}
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if not (process.info.get("name") or "").startswith("postgres"):
+                continue
+            if self.marker not in " ".join(process.info.get("cmdline") or []) + " ":
+                continue
+            found[process.pid] = _cpu([process])
+        return found
+
+    def sample(self) -> None:
+        for pid, seconds in self._cpu_by_pid().items():
+            self.seen[pid] = max(seconds, self.seen.get(pid, 0.0))
+
+    def seconds(self) -> float:
+        return sum(seconds - self.before.get(pid, 0.0) for pid, seconds in self.seen.items())
+
+
+def _wal_position() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        return str(cursor.fetchone()[0])
+
+
+def _wal_megabytes(since: str) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [since])
+        return float(cursor.fetchone()[0]) / MB
+
+
 class Command(BaseCommand):
     help = "Benchmark a wave end to end: ledger, dispatcher, Celery workers, provider sandbox."
 
@@ -121,6 +160,10 @@ class Command(BaseCommand):
         started = time.perf_counter()
         wave_launch(wave=wave, user=commander)
         launched = time.perf_counter() - started
+        if connection.vendor == "postgresql":
+            # What autovacuum does after a big insert (this machine may run without it): plans need row counts.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Delivery._meta.db_table}")
         rows = Delivery.objects.filter(wave=wave).count()
         self.stdout.write(
             f"plan {planned:.1f} s; launch (plan again + ledger of {rows:,} rows in SQL) {launched:.1f} s "
@@ -210,6 +253,8 @@ class Command(BaseCommand):
         }
         cpu_before = {name: _cpu(procs) for name, procs in groups.items()}
         machine_before = psutil.cpu_times()
+        backends = Backends(str(connection.settings_dict["NAME"]))
+        wal_start = _wal_position()
         broker_connection = app.connection_for_write(broker)
 
         def enqueue(token: str) -> None:
@@ -223,6 +268,7 @@ class Command(BaseCommand):
                 tick = time.perf_counter()
                 delivery_dispatch_due(enqueue=enqueue)
                 claim_seconds += time.perf_counter() - tick
+                backends.sample()
                 status = Wave.objects.filter(id=wave.id).values_list("status", flat=True).get()
                 if status != Wave.Status.RUNNING:
                     break
@@ -235,6 +281,8 @@ class Command(BaseCommand):
             getattr(machine_after, f) - getattr(machine_before, f) for f in ("user", "system", "nice", "irq", "softirq")
         )
         cpu["everything else on the machine (other users, other databases)"] = busy - sum(cpu.values())
+        ours = backends.seconds()
+        wal = _wal_megabytes(wal_start)
         sent = Delivery.objects.filter(wave=wave, status="sent").count()
         self.stdout.write(
             f"SENT {sent:,} of {rows:,} {wave.channel_plan} in {elapsed:.1f} s = {sent / elapsed:,.0f} messages/s "
@@ -245,6 +293,17 @@ class Command(BaseCommand):
             "CPU seconds: "
             + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
             + f" (of {elapsed * (os.cpu_count() or 1):.0f} available)"
+        )
+        # What one message costs this benchmark's own processes, whatever else the machine runs: the rate
+        # its cores would allow if nothing else ran and the work spread evenly over them.
+        own = ours + sum(cpu[name] for name in ("dispatcher (this process)", "workers", "sandbox", "Redis"))
+        per_message = own / max(1, sent)
+        self.stdout.write(
+            f"this benchmark's own CPU: {1e6 * per_message:,.0f} µs per message (PostgreSQL backends of this "
+            f"database {1e6 * ours / max(1, sent):,.0f} µs, workers {1e6 * cpu['workers'] / max(1, sent):,.0f} µs, "
+            f"sandbox {1e6 * cpu['sandbox'] / max(1, sent):,.0f} µs) = at most "
+            f"{(os.cpu_count() or 1) / max(per_message, 1e-9):,.0f} messages/s on an idle machine; "
+            f"WAL written (all databases) {wal:,.0f} MB = {wal * MB / max(1, sent) / 1024:,.1f} kB per message"
         )
         self.stdout.write(
             f"peak RSS: dispatcher {memory.peak_main / MB:.0f} MB; "

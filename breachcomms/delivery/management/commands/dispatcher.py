@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from breachcomms.delivery.conf import setting
-from breachcomms.delivery.services import delivery_dispatch_due, delivery_reconcile_in_doubt
+from breachcomms.delivery.services import delivery_dispatch_due, delivery_reconcile_in_doubt, waves_launch_due
 
 logger = logging.getLogger(__name__)
 RECONCILE_EVERY = 30.0
@@ -57,6 +57,9 @@ class Command(BaseCommand):
 
     def _run_once(self, *, reconcile: bool) -> None:
         close_old_connections()
+        launched = waves_launch_due()
+        if launched:
+            self.stdout.write(f"launched scheduled waves {', '.join(map(str, launched))}")
         report = delivery_dispatch_due()
         if report.claimed_total or report.requeued or report.in_doubt or report.completed or report.halted:
             self.stdout.write(
@@ -66,8 +69,9 @@ class Command(BaseCommand):
             )
         if reconcile:
             settled = delivery_reconcile_in_doubt()
-            if settled.found or settled.requeued or settled.cancelled or settled.unresolvable:
+            if settled.found or settled.requeued or settled.cancelled or settled.unresolvable or settled.unanswered:
                 self.stdout.write(
                     f"in doubt: {settled.found} found sent, {settled.requeued} requeued, "
-                    f"{settled.cancelled} cancelled, {settled.unresolvable} cannot be checked"
+                    f"{settled.cancelled} cancelled, {settled.unresolvable} cannot be checked, "
+                    f"{settled.unanswered} not answered by the provider yet"
                 )

@@ -15,6 +15,7 @@ from breachcomms.core.memory import PeakMemory
 from breachcomms.core.progress import TerminalProgress
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.models import Incident
+from breachcomms.recipients import services
 from breachcomms.recipients.models import CustomerImport
 from breachcomms.recipients.selectors import segment_list
 from breachcomms.recipients.services import customer_import_create, customer_import_run
@@ -32,9 +33,14 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--keep", action="store_true", help="keep the benchmark incident (default: delete it)")
         parser.add_argument("--reimport", action="store_true", help="import the same file a second time")
+        parser.add_argument(
+            "--staged", action="store_true", help="stage the first import too instead of loading it directly"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows: int = options["rows"]
+        if options["staged"]:
+            services.DIRECT_LOAD = False
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "customers.csv"
             self._generate(path, rows, options["seed"])
