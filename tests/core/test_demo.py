@@ -20,6 +20,8 @@ from django.test import Client
 from breachcomms.core import roles
 from breachcomms.core.management.commands import demo_setup
 from breachcomms.core.management.commands.demo import Child, Supervisor
+from breachcomms.delivery.models import Wave
+from breachcomms.followups.models import FollowUp
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients.models import Customer, CustomerImport
 
@@ -66,6 +68,10 @@ def test_setup_twice_creates_users_incident_and_customers_once() -> None:
     assert 270 <= Customer.objects.filter(incident=incident).count() < 300
     assert _printed_logins(first) == _printed_logins(second)
     assert "http://127.0.0.1:8000/admin/" in second
+    # A reminder and the three-part tips series wait for the initial notice's first launch.
+    plans = {f.name: f.occurrences.count() for f in FollowUp.objects.filter(incident=incident)}
+    assert plans == {"Reminder to those not yet reached": 1, "Security tips": 3}
+    assert not Wave.objects.filter(campaign__incident=incident, start_at__isnull=False).exists()
 
 
 def test_users_are_in_their_groups_and_log_in_with_the_printed_passwords() -> None:

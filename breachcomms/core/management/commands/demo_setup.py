@@ -21,7 +21,11 @@ from django.utils import timezone
 
 from breachcomms.core import roles
 from breachcomms.core.progress import TerminalProgress
+from breachcomms.followups.models import FollowUp
+from breachcomms.followups.services import follow_up_create
 from breachcomms.incidents.models import Incident
+from breachcomms.notices.models import Campaign
+from breachcomms.notices.services import campaign_ensure_initial
 from breachcomms.recipients.models import CustomerImport
 from breachcomms.recipients.services import customer_import_create, customer_import_run
 from breachcomms.recipients.synthetic import write_customers_csv
@@ -145,6 +149,36 @@ def _customers_import(incident: Incident, customers: int, uploaded_by: User) -> 
     return CustomerImport.objects.get(id=customer_import.id)
 
 
+def _follow_ups_ensure(incident: Incident, commander: User) -> None:
+    """A reminder a week after the initial notice goes out and the three-part security-tips series,
+    both waiting for the initial campaign's first launch (the demo's newcomer launches it)."""
+    campaign_ensure_initial(incident_id=incident.pk)  # usually made already, once the incident was saved
+    initial = Campaign.objects.filter(incident=incident, kind=Campaign.Kind.INITIAL).order_by("id").first()
+    if initial is None or FollowUp.objects.filter(incident=incident).exists():
+        return
+    anchor = {"anchor": FollowUp.Anchor.FIRST_LAUNCH, "base_campaign": initial}
+    follow_up_create(
+        incident=incident,
+        name="Reminder to those not yet reached",
+        user=commander,
+        kind=FollowUp.Kind.FOLLOW_UP,
+        offset_days=7,
+        audience_kind=FollowUp.AudienceKind.NOT_DELIVERED,
+        **anchor,
+    )
+    follow_up_create(
+        incident=incident,
+        name="Security tips",
+        user=commander,
+        kind=FollowUp.Kind.SECURITY_TIPS,
+        offset_days=30,
+        repeat_count=3,
+        repeat_every_days=30,
+        audience_kind=FollowUp.AudienceKind.NOTIFIED,
+        **anchor,
+    )
+
+
 class Command(BaseCommand):
     help = "Create the demo users, a demo incident and its synthetic affected customers (idempotent)."
 
@@ -161,6 +195,7 @@ class Command(BaseCommand):
         done = incident.imports.filter(status=CustomerImport.Status.DONE).order_by("id").first()
         if done is None:
             done = _customers_import(incident, options["customers"], commander)
+        _follow_ups_ensure(incident, commander)
         self.stdout.write(f"Demo incident #{incident.id}: {incident.title}")
         self.stdout.write(f"Customers: {incident.customers.count():,} ({done.summary})")
         self._print_logins(credentials)
