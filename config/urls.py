@@ -9,6 +9,10 @@ from breachcomms.channels.webhook_paths import SENDGRID_EVENTS_PATH, TWILIO_STAT
 from breachcomms.notices.reference import VERIFY_PATH
 from breachcomms.tracking import webhooks
 
+# The product's name on every admin page (a brand name: the same in every language).
+admin.site.site_header = "breachcomms"
+admin.site.site_title = "breachcomms"
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -54,13 +55,13 @@ PLAN_FIELDS = (
 
 class FollowUpForm(forms.ModelForm):
     folder = forms.ChoiceField(
-        label=_("texts"),
+        label=capfirst(_("texts")),
         required=False,
         choices=[("", _("Chosen by the kind and the audience")), *((f, FOLDER_LABELS[f]) for f in FOLDERS)],
         help_text=_("The shipped texts the drafts start from; a security-tips series moves on to the next tip."),
     )
     audience_program = forms.ChoiceField(
-        label=_("programme"),
+        label=capfirst(_("programme")),
         required=False,
         choices=[("", "—"), *Enrolment.Program.choices],
         help_text=_("For “not yet enrolled”: the programme."),
@@ -75,7 +76,7 @@ class OccurrenceInline(admin.TabularInline):
     model = FollowUpOccurrence
     extra = 0
     can_delete = False
-    fields = ("number", "folder", "campaign_link", "wave_link", "status", "start")
+    fields = ("number", "texts", "campaign_link", "wave_link", "status", "start")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -89,6 +90,10 @@ class OccurrenceInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FollowUpOccurrence]:
         return super().get_queryset(request).select_related("campaign", "wave")
+
+    @admin.display(description=_("texts"))
+    def texts(self, obj: FollowUpOccurrence) -> str:
+        return str(FOLDER_LABELS.get(obj.folder, obj.folder))
 
     @admin.display(description=_("campaign"))
     def campaign_link(self, obj: FollowUpOccurrence) -> str:

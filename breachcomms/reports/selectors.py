@@ -157,6 +157,7 @@ class ChannelSummary:
 @dataclass
 class JurisdictionReport:
     deadline: Deadline
+    as_of: datetime  # when the report was made: a deadline still ahead is neither met nor missed yet
     residents: int = 0
     notified: int = 0
     notified_by_due: int | None = None  # None: the rule has no fixed deadline (or its clock has not started)
@@ -177,10 +178,20 @@ class JurisdictionReport:
 
     @property
     def deadline_met(self) -> bool | None:
-        """Every resident notified by the deadline; None when there is no deadline to compare with."""
+        """Every resident notified by the deadline; None when there is no deadline to compare with, or it
+        is still ahead and not everyone has been notified yet."""
         if self.notified_by_due is None:
             return None
-        return self.notified_by_due == self.residents
+        if self.notified_by_due == self.residents:
+            return True
+        due = self.deadline.due
+        return None if due is not None and due > self.as_of else False
+
+    @property
+    def deadline_open(self) -> bool:
+        """The deadline is still ahead and not every resident has been notified yet."""
+        due = self.deadline.due
+        return self.deadline_met is None and due is not None and due > self.as_of
 
 
 @dataclass
@@ -256,13 +267,16 @@ def _covers(rule: Jurisdiction, place: Place) -> bool:
     return rule.by_selection or rule.applies_to_place(*place)
 
 
-def regulator_report(*, incident: Incident, campaigns: Sequence[Campaign]) -> RegulatorReportData:
+def regulator_report(
+    *, incident: Incident, campaigns: Sequence[Campaign], now: datetime | None = None
+) -> RegulatorReportData:
     """Per jurisdiction of the incident: residents, who was notified how and when, who not and why, the
     deadline and whether it was met, and every notice version its residents were sent."""
+    now = now or timezone.now()
     deadlines = incident_deadlines(incident=incident)
     wave_ids = _wave_ids(campaigns)
     dues = sorted({d.due for d in deadlines if d.due is not None})
-    reports = [JurisdictionReport(deadline=d) for d in deadlines]
+    reports = [JurisdictionReport(deadline=d, as_of=now) for d in deadlines]
     for report in reports:
         if report.deadline.due is not None:
             report.notified_by_due = 0
@@ -320,7 +334,7 @@ def regulator_report(*, incident: Incident, campaigns: Sequence[Campaign]) -> Re
             {line.version_id for line in report.lines if line.version_id is not None},
             key=lambda i: (versions[i].channel, versions[i].locale, versions[i].number),
         )
-    return RegulatorReportData(incident, list(campaigns), timezone.now(), reports, versions)
+    return RegulatorReportData(incident, list(campaigns), now, reports, versions)
 
 
 def _iso(value: datetime | None) -> str:
@@ -381,7 +395,7 @@ def regulator_csv_rows(data: RegulatorReportData) -> Iterator[list[str]]:
             _iso(report.last_notified_at),
             _iso(deadline.due),
             "" if report.notified_by_due is None else str(report.notified_by_due),
-            _yes_no(report.deadline_met),
+            "open" if report.deadline_open else _yes_no(report.deadline_met),
             str(report.not_reached_total),
             *(str(report.not_reached.get(reason, 0)) for reason in NOT_REACHED_REASONS),
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,8 +32,8 @@ def _residents(incident: Incident, rule: Jurisdiction) -> Any:
     return customers.filter(Q(country__in=rule.applies_to) | Q(subdivision__in=rule.applies_to))
 
 
-def _report(incident: Incident) -> dict[str, Any]:
-    data = regulator_report(incident=incident, campaigns=report_campaigns(incident=incident))
+def _report(incident: Incident, now: datetime = T0 + timedelta(days=60)) -> dict[str, Any]:
+    data = regulator_report(incident=incident, campaigns=report_campaigns(incident=incident), now=now)
     return {report.jurisdiction.code: report for report in data.jurisdictions}
 
 
@@ -98,6 +98,17 @@ def test_the_deadline_and_whether_every_resident_was_notified_before_it(
     assert (california.notified_by_due, california.residents, california.deadline_met) == (1, 3, False)
     assert (texas.notified_by_due, texas.residents, texas.deadline_met) == (2, 2, True)
     assert texas.last_notified_at == T0
+
+
+@pytest.mark.django_db
+def test_a_deadline_still_ahead_is_neither_met_nor_missed_until_everyone_is_notified(
+    incident: Incident, sent: dict[str, Customer]
+) -> None:
+    reports = _report(incident, now=T0 + timedelta(days=1))
+    california, texas, gdpr = reports["US-CA"], reports["US-TX"], reports["EU-GDPR"]
+    assert (california.deadline_met, california.deadline_open) == (None, True)  # 1 of 3 so far, 27 days to go
+    assert (texas.deadline_met, texas.deadline_open) == (True, False)  # everyone already notified
+    assert (gdpr.deadline_met, gdpr.deadline_open) == (False, False)  # the 72 hours are over
     assert california.deadline.due == DISCOVERED + timedelta(days=30)
 
 
