@@ -2,87 +2,31 @@
 the providers said — with the content re-rendered from the approved version and checked against the
 hash the send task recorded of exactly what it handed to the provider.
 
-The re-render follows the send path (``delivery.sending.Row`` values, ``delivery.shapes.render_parts``,
-``delivered_content_hash``), as the support desk does; this app may not import the support desk.
+The re-render is ``delivery.content_check.sent_content``, the same check the support desk shows.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
 
 from breachcomms.audit.models import Action, AuditEntry
-from breachcomms.delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
-from breachcomms.delivery.sending import Row
-from breachcomms.delivery.shapes import delivered_content_hash, render_parts
+from breachcomms.delivery.content_check import SentContent, Verdict, sent_content
+from breachcomms.delivery.models import Delivery, DeliveryAttempt
 from breachcomms.incidents.models import Incident
-from breachcomms.notices.context import IncidentFacts, Recipient
+from breachcomms.notices.context import IncidentFacts
 from breachcomms.notices.models import NoticeVersion
-from breachcomms.notices.rendering import RenderError
 from breachcomms.recipients.models import Customer
 from breachcomms.tracking.models import ProviderEvent
 
-VERIFIED = "verified"  # re-rendered, the content has exactly the hash recorded at sending
-MISMATCH = "mismatch"  # it does not: the customer's details or the incident changed since, or the record is wrong
-NOT_SENT = "not_sent"  # nothing was handed to a provider
-UNRECORDED = "unrecorded"  # sent (or maybe sent) but no hash was recorded, e.g. a row reconciled after a crash
-FAILED = "failed"  # the version no longer renders for these values
-
-_NEVER_LEFT = frozenset(
-    {DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.CANCELLED, DeliveryStatus.SUPPRESSED}
-)
 # Audit actions about the things a delivery rests on (its notice version, its wave).
 _VERSION_ACTIONS = (Action.NOTICE_VERSION_SUBMITTED, Action.NOTICE_VERSION_APPROVED, Action.NOTICE_CHECK_ACKNOWLEDGED)
 _WAVE_ACTIONS = (Action.WAVE_LAUNCHED, Action.WAVE_SCHEDULED, Action.WAVE_PAUSED, Action.WAVE_RESUMED)
-
-
-@dataclass(frozen=True)
-class Check:
-    verdict: str
-    parts: dict[str, str] = field(default_factory=dict)
-    recorded_hash: str = ""
-    computed_hash: str = ""
-    error: str = ""
-
-
-def check_content(delivery: Delivery, facts: IncidentFacts) -> Check:
-    """Re-render what ``delivery`` carried (its customer and notice version loaded) and compare the hashes."""
-    version = delivery.notice_version
-    if delivery.sent_at is None or delivery.status in _NEVER_LEFT:
-        return Check(NOT_SENT)
-    if version is None:
-        maybe_sent = delivery.status != DeliveryStatus.FAILED or bool(delivery.provider_message_id)
-        return Check(UNRECORDED if maybe_sent else NOT_SENT)
-    row = Row(
-        id=delivery.id,
-        reference=delivery.reference,
-        channel=delivery.channel,
-        address=delivery.address,
-        attempts=delivery.attempts,
-        recipient=Recipient.from_customer(delivery.customer),
-    )
-    try:
-        parts = render_parts(
-            version=version,
-            channel=delivery.channel,
-            facts=facts,
-            recipient=row.recipient,
-            notice_locale=version.notice.locale,
-            values=row.values,
-            sent_at=delivery.sent_at,
-        )
-    except RenderError as exc:
-        return Check(FAILED, recorded_hash=delivery.content_hash, error=str(exc))
-    computed = delivered_content_hash(delivery.channel, parts)
-    if not delivery.content_hash:
-        return Check(UNRECORDED, parts, "", computed)
-    same = hmac.compare_digest(computed, delivery.content_hash)
-    return Check(VERIFIED if same else MISMATCH, parts, delivery.content_hash, computed)
 
 
 @dataclass(frozen=True)
@@ -104,7 +48,7 @@ class AuditLink:
 @dataclass(frozen=True)
 class DeliveryProof:
     delivery: Delivery
-    check: Check
+    check: SentContent
     attempts: list[DeliveryAttempt]
     events: list[ProviderEvent]
     audit: list[AuditLink]
@@ -175,7 +119,7 @@ def customer_proof(*, customer_id: int) -> CustomerProof | None:
         proofs.append(
             DeliveryProof(
                 delivery,
-                check_content(delivery, facts),
+                sent_content(delivery=delivery, facts=facts),
                 attempts.get(delivery.id, []),
                 events.get(delivery.id, []),
                 sorted(audit, key=lambda link: link.seq),
@@ -256,7 +200,7 @@ def _delivery_json(item: DeliveryProof) -> dict[str, Any]:
             "recorded_hash": d.content_hash or None,
             "recomputed_hash": check.computed_hash or None,
             "verdict": check.verdict,
-            "matches": check.verdict == VERIFIED,
+            "matches": check.verdict == Verdict.VERIFIED,
             "error": check.error or None,
             "parts": check.parts,
         },

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from breachcomms.delivery.content_check import SentContent, sent_content
 from breachcomms.delivery.models import Delivery
 from breachcomms.incidents.categories import BY_CODE, codes_in
 from breachcomms.incidents.models import Incident
 from breachcomms.notices.context import IncidentFacts
 from breachcomms.recipients.models import Customer
-from breachcomms.support.content import SentContent, sent_content
 from breachcomms.support.timeline import Entry, timelines
 
 

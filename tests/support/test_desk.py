@@ -12,11 +12,11 @@ from django.urls import reverse
 
 from breachcomms.audit.models import Action, AuditEntry
 from breachcomms.channels.sendgrid import parse_events
+from breachcomms.delivery.content_check import Verdict, sent_content
 from breachcomms.delivery.models import Delivery, Wave
 from breachcomms.notices.context import IncidentFacts
 from breachcomms.notices.models import NoticeVersion
 from breachcomms.recipients.models import Customer
-from breachcomms.support.content import Verdict, sent_content
 from breachcomms.tracking.services import provider_events_record
 from tests.support.conftest import T0
 from tests.tracking.ledger import body_of, sendgrid_event

@@ -1,11 +1,14 @@
 """The exact notice a customer got, re-rendered from the approved version and the stored values, and checked
-against the hash the send task recorded of what it handed to the provider."""
+against the hash the send task recorded of what it handed to the provider.
+
+The support desk and the proof of notice (reports) both show this verdict.
+"""
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from breachcomms.delivery.models import Delivery, DeliveryStatus
 from breachcomms.delivery.sending import Row
@@ -22,7 +25,7 @@ _MAYBE_SENT = frozenset(
 )  # fmt: skip
 
 
-class Verdict(Enum):
+class Verdict(StrEnum):
     VERIFIED = "verified"  # the re-rendered text has exactly the hash recorded at sending
     MISMATCH = "mismatch"  # it does not: the stored values or the incident changed since, or the record is wrong
     NOT_SENT = "not_sent"  # nothing was handed to a provider
