@@ -263,12 +263,11 @@ def notice_version_withdraw(*, version: NoticeVersion, user: User) -> NoticeVers
     return version
 
 
-def _require_reviewer(version: NoticeVersion, user: User, action: str) -> None:
+def _require_reviewer(version: NoticeVersion, user: User, refusal: str) -> None:
+    """Only someone who holds the approver permission and did not write the version may review it."""
     _require(user, "notices.approve_noticeversion")
     if user.pk in version_writer_ids(version=version):
-        raise PermissionDenied(
-            _("You wrote, edited or submitted this version, so someone else must %(action)s it.") % {"action": action}
-        )
+        raise PermissionDenied(refusal)
 
 
 @transaction.atomic
@@ -276,7 +275,9 @@ def notice_version_approve(*, version: NoticeVersion, approver: User) -> Approva
     """Approve a submitted version after re-running its checks; the previous approved version retires."""
     version = _lock(version)
     _require_status(version, Status.SUBMITTED)
-    _require_reviewer(version, approver, _("approve"))
+    _require_reviewer(
+        version, approver, _("You wrote, edited or submitted this version, so someone else must approve it.")
+    )
     if version.computed_hash() != version.content_hash:
         raise ValidationError(_("The stored content does not match its hash; it cannot be approved."), code="hash")
     acknowledged = set(
@@ -312,7 +313,9 @@ def notice_version_reject(*, version: NoticeVersion, reviewer: User, comment: st
     """Send a submitted version back with a comment; the author starts a new draft from it."""
     version = _lock(version)
     _require_status(version, Status.SUBMITTED)
-    _require_reviewer(version, reviewer, _("reject"))
+    _require_reviewer(
+        version, reviewer, _("You wrote, edited or submitted this version, so someone else must reject it.")
+    )
     comment = comment.strip()
     if not comment:
         raise ValidationError(_("Say what needs to change: the comment is required."), code="comment")

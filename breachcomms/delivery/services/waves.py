@@ -92,12 +92,10 @@ def _locked(wave: Wave) -> Wave:
     return Wave.objects.select_for_update().select_related("campaign__incident").get(id=wave.id)
 
 
-def _transition(wave: Wave, allowed: tuple[str, ...], action: str) -> None:
+def _transition(wave: Wave, allowed: tuple[str, ...], refusal: str) -> None:
+    """Refuse unless the wave is in an allowed status; ``refusal`` is a whole sentence with %(status)s."""
     if wave.status not in allowed:
-        raise WaveStateError(
-            gettext("The wave is %(status)s; it cannot be %(action)s.")
-            % {"status": Wave.Status(wave.status).label, "action": action}
-        )
+        raise WaveStateError(refusal % {"status": Wave.Status(wave.status).label})
 
 
 @transaction.atomic
@@ -106,7 +104,11 @@ def wave_launch(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
     _require(user)
     now = now or timezone.now()
     wave = _locked(wave)
-    _transition(wave, (Wave.Status.DRAFT,), gettext("launched"))
+    _transition(
+        wave,
+        (Wave.Status.DRAFT,),
+        gettext("This wave cannot be launched: its status is %(status)s, and only a draft can be launched."),
+    )
     _create_ledger(wave, user, now=now)
     return wave
 
@@ -172,7 +174,11 @@ def wave_schedule(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave
     _require(user)
     now = now or timezone.now()
     wave = _locked(wave)
-    _transition(wave, (Wave.Status.DRAFT,), gettext("scheduled"))
+    _transition(
+        wave,
+        (Wave.Status.DRAFT,),
+        gettext("This wave cannot be scheduled: its status is %(status)s, and only a draft can be scheduled."),
+    )
     if wave.start_at is None or wave.start_at <= now:
         raise LaunchRefused([str(START_NOT_IN_THE_FUTURE)])
     problems = validate_audience(wave.audience, wave=wave) or schedule_plan(wave, now=now).problems
@@ -201,7 +207,14 @@ def wave_unschedule(*, wave: Wave, user: Any, reason: str = "") -> Wave:
     _require(user)
     wave = _locked(wave)
     if not (wave.status == Wave.Status.PAUSED and wave.launched_at is None):
-        _transition(wave, (Wave.Status.SCHEDULED,), gettext("unscheduled"))
+        _transition(
+            wave,
+            (Wave.Status.SCHEDULED,),
+            gettext(
+                "This wave cannot be unscheduled: its status is %(status)s, "
+                "and only a scheduled wave can be unscheduled."
+            ),
+        )
     wave.status = Wave.Status.DRAFT
     wave.halt_reason = ""
     wave.save(update_fields=["status", "halt_reason"])
@@ -264,7 +277,11 @@ def wave_pause(*, wave: Wave, user: Any, reason: str = "") -> Wave:
     """Stop new claims at once; batches already at a worker finish."""
     _require(user)
     wave = _locked(wave)
-    _transition(wave, (Wave.Status.RUNNING,), gettext("paused"))
+    _transition(
+        wave,
+        (Wave.Status.RUNNING,),
+        gettext("This wave cannot be paused: its status is %(status)s, and only a running wave can be paused."),
+    )
     wave.status = Wave.Status.PAUSED
     wave.halt_reason = ""
     wave.save(update_fields=["status", "halt_reason"])
@@ -277,7 +294,11 @@ def wave_resume(*, wave: Wave, user: Any, now: datetime | None = None) -> Wave:
     """Continue a paused (or auto-halted) wave where it stopped; launch one whose scheduled launch was refused."""
     _require(user)
     wave = _locked(wave)
-    _transition(wave, (Wave.Status.PAUSED,), gettext("resumed"))
+    _transition(
+        wave,
+        (Wave.Status.PAUSED,),
+        gettext("This wave cannot be resumed: its status is %(status)s, and only a paused wave can be resumed."),
+    )
     if wave.launched_at is None:  # a scheduled launch was refused: resuming launches it now
         _create_ledger(wave, user, now=now or timezone.now())
         return wave
@@ -295,7 +316,13 @@ def wave_abort(*, wave: Wave, user: Any, reason: str, now: datetime | None = Non
     _require(user)
     now = now or timezone.now()
     wave = _locked(wave)
-    _transition(wave, (Wave.Status.RUNNING, Wave.Status.PAUSED), gettext("aborted"))
+    _transition(
+        wave,
+        (Wave.Status.RUNNING, Wave.Status.PAUSED),
+        gettext(
+            "This wave cannot be aborted: its status is %(status)s, and only a running or paused wave can be aborted."
+        ),
+    )
     reason = reason.strip() or gettext("Aborted by %(user)s.") % {"user": user}
     wave.status = Wave.Status.ABORTED
     wave.finished_at = now
