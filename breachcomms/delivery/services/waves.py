@@ -385,21 +385,27 @@ def wave_check_auto_halt(*, wave_id: int) -> str:
     failed = sum(1 for outcome, _ in sends if outcome == "rejected")
     bounced = sum(1 for _, status in sends if status == DeliveryStatus.BOUNCED)
     reason = ""
-    for count, limit, what in (
-        (failed, wave.max_failure_rate, gettext("failed")),
-        (bounced, wave.max_hard_bounce_rate, gettext("hard-bounced")),
+    for count, limit, sentence in (
+        (
+            failed,
+            wave.max_failure_rate,
+            gettext(
+                "Halted automatically: %(count)s of the last %(sends)s sends failed (%(rate).1f%%; the limit is "
+                "%(limit).1f%%). Check the provider and the addresses, then resume or abort."
+            ),
+        ),
+        (
+            bounced,
+            wave.max_hard_bounce_rate,
+            gettext(
+                "Halted automatically: %(count)s of the last %(sends)s sends hard-bounced (%(rate).1f%%; the limit "
+                "is %(limit).1f%%). Check the provider and the addresses, then resume or abort."
+            ),
+        ),
     ):
         if count / len(sends) > limit:
-            reason = gettext(
-                "Halted automatically: %(count)s of the last %(sends)s sends %(what)s (%(rate).1f%%; the limit is "
-                "%(limit).1f%%). Check the provider and the addresses, then resume or abort."
-            ) % {
-                "count": count,
-                "sends": len(sends),
-                "what": what,
-                "rate": 100 * count / len(sends),
-                "limit": 100 * limit,
-            }
+            rate, cap = 100 * count / len(sends), 100 * limit
+            reason = sentence % {"count": count, "sends": len(sends), "rate": rate, "limit": cap}
             break
     if reason and wave_halt(wave_id=wave.id, reason=reason):
         return reason
