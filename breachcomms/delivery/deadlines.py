@@ -72,15 +72,14 @@ def _covered(deadline: Deadline, cells: list[Cell], places: dict[Place, dict[str
     rule = deadline.jurisdiction
     if rule.by_selection:
         return cells, sum(sum(zones.values()) for zones in places.values())
-    codes = {code.upper() for code in rule.applies_to}
-    countries = {code for code in codes if "-" not in code}
+    countries = {code.upper() for code in rule.applies_to if "-" not in code}
     zones_by_country: dict[str, set[str]] = defaultdict(set)
     customers = 0
     for (country, subdivision), zones in places.items():
-        if country.upper() in countries:
-            customers += sum(zones.values())
-        elif subdivision.upper() in codes:
-            customers += sum(zones.values())
+        if not rule.applies_to_place(country, subdivision):
+            continue
+        customers += sum(zones.values())
+        if country.upper() not in countries:  # a state's rule: only the zones its residents live in
             zones_by_country[country.upper()].update(zones)
     covered = [
         cell
