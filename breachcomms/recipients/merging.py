@@ -39,6 +39,7 @@ from breachcomms.recipients.folding import (
     merge_existing_customers,
 )
 from breachcomms.recipients.models import Customer, CustomerKey
+from breachcomms.recipients.sieve import LoadNotes
 from breachcomms.recipients.signals import fold_conflict_tokens
 from breachcomms.recipients.staging import STAGING, DirectLoad
 
@@ -52,6 +53,8 @@ DUPLICATES, MATCHES, CLUSTER_CUSTOMERS, LINKED, TOUCHED = (
     "breachcomms_import_touched",
 )
 _WORK_TABLES = (DUPLICATES, MATCHES, CLUSTER_CUSTOMERS, LINKED, TOUCHED)
+# Above this share of candidate rows, grouping every row is cheaper than looking each candidate up.
+SIEVE_LIMIT = 0.2
 _CUSTOMER_COLUMNS = "name, email, phone, country, subdivision, locale, language, time_zone, external_refs, accounts"
 
 
@@ -63,7 +66,7 @@ class MergeResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _execute(sql: str, params: list[Any] | None = None) -> int:
+def _execute(sql: str, params: list[Any] | dict[str, Any] | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         return cursor.rowcount
@@ -134,6 +137,11 @@ def _find_duplicates() -> None:
            OR (r.phone <> '' AND r.phone IN (SELECT phone FROM {STAGING} WHERE phone <> ''
                                              GROUP BY phone HAVING COUNT(*) > 1))"""  # noqa: S608 - fixed names
     )
+    _propagate_clusters()
+
+
+def _propagate_clusters() -> None:
+    """Give every duplicate the smallest line of the rows it is linked to, transitively."""
     _analyze(DUPLICATES)
     while True:
         changed = 0
@@ -146,6 +154,30 @@ def _find_duplicates() -> None:
             )
         if not changed:
             return
+
+
+def find_duplicates_of(load: DirectLoad, lines: list[int]) -> None:
+    """Like find_duplicates, after a direct load: only the keys of ``lines`` (rows the KeySieve saw a
+    possible twin of) are looked at, each through the customer table's lookup index.
+
+    ``OFFSET 0`` keeps each lookup a subquery of its own: the planner knows nothing yet of the keys
+    just loaded and, joining instead, would read every row to find the few it needs.
+    """
+    by_key = " UNION ".join(
+        f"""SELECT r.line, r.email_key, r.phone, COUNT(*) OVER (PARTITION BY k.key) AS rows
+        FROM (SELECT DISTINCT {key} AS key FROM candidate WHERE {column} <> '') k,
+        LATERAL (SELECT line, email_key, phone FROM {STAGING} s
+                 WHERE s.{column} <> '' AND s.{key} = k.key OFFSET 0) r"""  # noqa: S608 - fixed names
+        for column, key in (("email", "email_key"), ("phone", "phone"))
+    )
+    _execute(
+        f"""CREATE TEMPORARY TABLE {DUPLICATES} AS
+        WITH candidate AS MATERIALIZED (
+            SELECT email, lower(email) AS email_key, phone FROM {CUSTOMER} WHERE id = ANY(%(ids)s))
+        SELECT DISTINCT line, email_key, phone, line AS cluster FROM ({by_key}) AS linked WHERE rows > 1""",  # noqa: S608
+        {"ids": sorted({load.base + line for line in lines})},
+    )
+    _propagate_clusters()
 
 
 # --- 2. existing customers -------------------------------------------------------------------------
@@ -255,10 +287,23 @@ def insert_single_row_customers(incident_id: int, rules: RiskRules, base: int) -
     return created
 
 
-def record_single_row_references(incident_id: int, base: int) -> None:
-    """The references beyond the first of the customers of rows linked to nothing, as their other keys."""
+def record_single_row_references(incident_id: int, base: int, lines: list[int] | None = None) -> None:
+    """The references beyond the first of the customers of rows linked to nothing, as their other keys.
+
+    ``lines``, if given (after a direct load), are the only rows with more than one reference."""
     elements, value, position = _elements_sql("r.external_refs")
     several = "jsonb_array_length(external_refs) > 1" if _postgres() else "json_array_length(external_refs) > 1"
+    if lines is not None:
+        if not lines:
+            return
+        rows = f"SELECT id - {int(base)} AS line, external_refs FROM {CUSTOMER} WHERE id = ANY(%s)"  # noqa: S608
+        _execute(
+            f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
+            SELECT DISTINCT %s, {int(base)} + r.line, 'ref', {value} FROM ({rows}) r, {elements}
+            WHERE {position} > 1 AND NOT EXISTS (SELECT 1 FROM {LINKED} l WHERE l.line = r.line)""",  # noqa: S608
+            [incident_id, [base + line for line in lines]],
+        )
+        return
     _execute(
         f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
         SELECT DISTINCT %s, {int(base)} + r.line, 'ref', {value}
@@ -296,14 +341,15 @@ def _create_direct_view(load: DirectLoad) -> None:
     )
 
 
-def _merge_direct(load: DirectLoad, staged_rows: int, timer: PhaseTimer) -> int:
+def _merge_direct(load: DirectLoad, staged_rows: int, timer: PhaseTimer, notes: LoadNotes | None) -> int:
     """Finish a direct load: keep the rows' own customers, fold the groups; returns customers created."""
     base = load.base
     with timer("reserve ids"):
-        max_line = _scalar(f"SELECT COALESCE(MAX(line), 0) FROM {STAGING}")  # noqa: S608
-        _execute(f"SELECT setval(pg_get_serial_sequence('{CUSTOMER}', 'id'), %s)", [base + max_line])
+        # The import's lock keeps every id above base its own: the largest is found at the primary key's end.
+        last = _scalar(f"SELECT COALESCE(MAX(id), %s) FROM {CUSTOMER} WHERE id > %s", [base, base])  # noqa: S608
+        _execute(f"SELECT setval(pg_get_serial_sequence('{CUSTOMER}', 'id'), %s)", [last])
     with timer("single-row customers"):
-        record_single_row_references(load.incident_id, base)
+        record_single_row_references(load.incident_id, base, notes.several_refs if notes is not None else None)
     with timer("merge groups"):
         collect_touched(base)
         # The rows of a group were loaded as customers of their own: the group's customer replaces them.
@@ -381,12 +427,18 @@ def record_other_keys(incident_id: int) -> None:
 
 
 def merge_staged(
-    incident_id: int, rules: RiskRules, *, direct: DirectLoad | None = None, staged_rows: int = 0
+    incident_id: int,
+    rules: RiskRules,
+    *,
+    direct: DirectLoad | None = None,
+    staged_rows: int = 0,
+    notes: LoadNotes | None = None,
 ) -> MergeResult:
     """Run the whole merge of the staging table (call inside a transaction).
 
     After a direct load (``direct``; ``staged_rows`` is how many rows it loaded), the loaded
-    customers stand in for the staging table.
+    customers stand in for the staging table; ``notes``, if given, say which of its rows may have a
+    twin or more than one reference (sieve.py), so only those rows are read again.
     """
     timer = PhaseTimer()
     _drop_work_tables()
@@ -407,7 +459,10 @@ def merge_staged(
         else:
             _analyze(STAGING, "(line, email_key, phone)")
     with timer("duplicates"):
-        find_duplicates()
+        if direct is not None and notes is not None and len(notes.twins) <= staged_rows * SIEVE_LIMIT:
+            find_duplicates_of(direct, notes.twins)
+        else:
+            find_duplicates()
     linked, kept = 0, list[KeptApart]()
     existing = direct is None and incident_has_customers(incident_id)
     if existing:
@@ -416,7 +471,7 @@ def merge_staged(
             linked, kept = link_existing(incident_id, rules)
     collect_linked(existing=existing)
     if direct is not None:
-        created = _merge_direct(direct, staged_rows, timer)
+        created = _merge_direct(direct, staged_rows, timer, notes)
     else:
         with timer("reserve ids"):
             base = reserve_customer_ids()

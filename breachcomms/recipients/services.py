@@ -24,7 +24,7 @@ from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import RiskRules, validate_risk_rules
 from breachcomms.recipients.folding import KeptApart
 from breachcomms.recipients.merging import CUSTOMER, MergeResult, direct_load_begin, merge_staged, tier_sql
-from breachcomms.recipients.models import CustomerImport, ImportIssue
+from breachcomms.recipients.models import CustomerImport, CustomerKey, ImportIssue
 from breachcomms.recipients.readers import detect_format
 from breachcomms.recipients.rows import RowNormalizer
 from breachcomms.recipients.staging import (
@@ -116,8 +116,24 @@ def customer_import_run(
     finally:
         with contextlib.suppress(DatabaseError):  # a lost connection took the table with it
             drop_staging_table()
+    with timer("vacuum"):
+        _vacuum_customers()
     logger.info("import %s: %s", customer_import_id, timer)
     return customer_import
+
+
+def _vacuum_customers() -> None:
+    """Mark the pages just written as visible to all and refresh the planner's statistics.
+
+    Until a page is marked so, every query reads each of its rows to learn whether it may see it:
+    segment counts of a million fresh customers took 1.6 s instead of 0.2 s. Autovacuum would get to
+    it eventually (where it is on); the import's own VACUUM reads only the pages not yet marked.
+    VACUUM cannot run inside a transaction, so an import run inside one (a test) skips it.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {CUSTOMER}, {CustomerKey._meta.db_table}")
 
 
 def _import_directly(
@@ -146,7 +162,11 @@ def _import_directly(
             progress(customer_import.size_bytes, customer_import.size_bytes, f"{counts.rows:,} rows, merging")
             _set_phase(customer_import, "merging", side=side)
         result = merge_staged(
-            customer_import.incident_id, rules, direct=load, staged_rows=counts.rows - counts.rejected
+            customer_import.incident_id,
+            rules,
+            direct=load,
+            staged_rows=counts.rows - counts.rejected,
+            notes=counts.notes,
         )
         _finish(customer_import, counts, result)
     timer.seconds.update(result.timings)

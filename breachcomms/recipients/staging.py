@@ -17,10 +17,11 @@ import os
 import re
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any, Protocol
 
@@ -38,6 +39,7 @@ from breachcomms.recipients.readers import (
     read_jsonl_chunk,
 )
 from breachcomms.recipients.rows import RowNormalizer, Staged
+from breachcomms.recipients.sieve import LoadNotes, email_hash, phone_hash
 
 STAGING = "breachcomms_import_rows"
 STAGED_COLUMNS = (
@@ -105,6 +107,8 @@ class ChunkResult:
     warnings: int
     clean: bool
     error: str = ""
+    keys: array | None = None  # a direct load's line, hash pairs for the KeySieve
+    several_refs: list[int] = field(default_factory=list)  # a direct load's lines with several references
 
 
 @dataclass(frozen=True)
@@ -226,8 +230,10 @@ def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:
     issues: list[IssueRow] = []
     read = rejected = warnings = 0
     output: Callable[[Staged], Any] = copy_line if job.copy_text else staged_tuple
+    keys, several_refs = None, []
     if job.direct is not None:
         output = partial(direct_copy_line, load=job.direct)
+        keys = array("q")
     for line, raw, attributes, error in records:
         read += 1
         if raw is None:
@@ -239,13 +245,20 @@ def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:
             rejected += 1
         else:
             lines.append(output(staged))
+            if keys is not None:
+                if email := staged[2]:
+                    keys.extend((line, email_hash(email)))
+                if phone := staged[3]:
+                    keys.extend((line, phone_hash(phone)))
+                if len(staged[9]) > 1:
+                    several_refs.append(line)
         for issue in row_issues:
             warnings += issue.severity == "warning"
             issues.append((issue.line, issue.severity, issue.field, issue.message, issue.value))
     payload: bytes | list[Any] = lines
     if job.copy_text:
         payload = ("\n".join(lines) + "\n").encode() if lines else b""
-    return ChunkResult(payload, issues, read, rejected, warnings, outcome.clean, outcome.error)
+    return ChunkResult(payload, issues, read, rejected, warnings, outcome.clean, outcome.error, keys, several_refs)
 
 
 _worker_job: StagingJob | None = None
@@ -319,6 +332,7 @@ class StagingCounts:
     warnings: int = 0
     bytes_read: int = 0
     chunks: int = 0
+    notes: LoadNotes | None = None  # a direct load's rows that may have a twin, … (sieve.py)
 
 
 class _StagingWriter:
@@ -389,7 +403,7 @@ def stage_file(
 
     With ``direct`` (PostgreSQL), rows go straight into the customer table instead.
     """
-    counts = StagingCounts()
+    counts = StagingCounts(notes=LoadNotes() if direct is not None else None)
     writer = _StagingWriter(customer_import_id, direct=direct is not None)
     job, chunks, counts.bytes_read = _job_and_chunks(
         stream, file_format, normalizer, chunk_bytes or CHUNK_BYTES, direct
@@ -435,5 +449,8 @@ def _collect(
         counts.bytes_read += len(chunk.data)
         counts.chunks += 1
         writer.add(result)
+        if counts.notes is not None and result.keys is not None:
+            counts.notes.sieve.add(result.keys)
+            counts.notes.several_refs += result.several_refs
         if on_chunk is not None:
             on_chunk(counts)
