@@ -93,6 +93,12 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'breachcomms.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Keep connections between requests and tasks: a new PostgreSQL backend per send task cost the
+    # database more than the task's own statements. ``?conn_max_age=N`` in DATABASE_URL overrides it.
+    if not DATABASES["default"].get("CONN_MAX_AGE"):
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the demo's web process read while the worker writes.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -147,6 +153,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every database connection before and after each task unless this is
+# set; config/celery.py closes them the way Django does after a request instead (when broken or
+# older than CONN_MAX_AGE), and the fixup only every 2 × this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 
 # Import: validation runs in this many worker processes (0 = in the calling process).
 BREACHCOMMS_IMPORT_PROCESSES = env.int("BREACHCOMMS_IMPORT_PROCESSES", default=os.cpu_count() or 1)
