@@ -2,9 +2,10 @@
 
 A task collects every row's outcome in memory while it talks to the provider and records them all
 in one transaction at the end: sent rows with the provider's id, the version and the hash of what
-the customer got; retries with their next due time; failures with the reason; rows that may have
-reached the provider as in doubt. Every statement requires the task's claim token, so a task that
-lost its rows (its lease ran out) cannot overwrite what happened to them since.
+the customer got (that row is the record of the accepted hand-over: no attempt row); retries with
+their next due time; failures with the reason; rows that may have reached the provider as in
+doubt. Every statement requires the task's claim token, so a task that lost its rows (its lease
+ran out) cannot overwrite what happened to them since.
 """
 
 from __future__ import annotations
@@ -190,16 +191,8 @@ def _record_problems(problems: list[Problem], status: str, shared: dict[str, Any
 
 
 def _attempt_rows(outcomes: Outcomes) -> list[dict[str, Any]]:
-    rows = [
-        {
-            "delivery": s.delivery_id,
-            "outcome": Outcome.ACCEPTED,
-            "status": None,
-            "error": "",
-            "pid": s.provider_message_id,
-        }
-        for s in outcomes.sent
-    ]
+    """Attempt rows for every hand-over that did not simply succeed (a sent row records its own)."""
+    rows: list[dict[str, Any]] = []
     for problems, outcome in (
         (outcomes.retry, Outcome.TRANSIENT),
         (outcomes.failed, Outcome.REJECTED),
@@ -216,21 +209,6 @@ _ATTEMPT_COLUMNS = "(delivery_id, wave_id, at, outcome, provider_status, error, 
 
 
 def _record_attempts(outcomes: Outcomes, *, wave_id: int, now: datetime) -> None:
-    if connection.vendor == "postgresql" and outcomes.sent:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {ATTEMPT} {_ATTEMPT_COLUMNS} "  # noqa: S608
-                "SELECT d::bigint, %(wave)s, %(now)s, 'accepted', NULL, '', p "
-                "FROM unnest(string_to_array(%(id)s, ','), string_to_array(%(pid)s, %(sep)s)) AS v(d, p)",
-                {
-                    "wave": wave_id,
-                    "now": now,
-                    "sep": _SEP,
-                    "id": ",".join(str(s.delivery_id) for s in outcomes.sent),
-                    "pid": _SEP.join(s.provider_message_id for s in outcomes.sent),
-                },
-            )
-        outcomes = Outcomes(retry=outcomes.retry, failed=outcomes.failed, in_doubt=outcomes.in_doubt)
     rows = _attempt_rows(outcomes)
     if not rows:
         return

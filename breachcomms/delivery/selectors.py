@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -17,7 +18,7 @@ from breachcomms.delivery import ledger, planner
 from breachcomms.delivery.conf import setting
 from breachcomms.delivery.deadlines import DeadlineCheck, wave_deadline_checks
 from breachcomms.delivery.dispatch import messages_per_second
-from breachcomms.delivery.models import Channel, Delivery, DeliveryStatus, Wave
+from breachcomms.delivery.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Wave
 from breachcomms.delivery.notice_lookup import NoticeCatalog
 from breachcomms.delivery.shapes import CustomerValues, render_parts
 from breachcomms.delivery.windows import Window
@@ -223,3 +224,32 @@ def wave_progress(*, wave: Wave) -> list[ChannelProgress]:
     return [
         ChannelProgress(channel, sum(by_status.values()), by_status) for channel, by_status in sorted(counts.items())
     ]
+
+
+def attempt_history(deliveries: Iterable[Delivery]) -> dict[int, list[DeliveryAttempt]]:
+    """Each delivery's hand-overs to the provider, oldest first (one query for all of them).
+
+    A hand-over the provider accepted has no row of its own (see DeliveryAttempt): it is given here
+    as an unsaved attempt at the delivery's ``sent_at`` with its provider id, unless a row already
+    tells of it (found at the provider by reconciliation, or recorded before rows were left out).
+    """
+    deliveries = list(deliveries)
+    history: dict[int, list[DeliveryAttempt]] = defaultdict(list)
+    for attempt in DeliveryAttempt.objects.filter(delivery_id__in=[d.id for d in deliveries]).order_by("at", "id"):
+        history[attempt.delivery_id].append(attempt)
+    told = (DeliveryAttempt.Outcome.ACCEPTED, DeliveryAttempt.Outcome.RECONCILED)
+    for delivery in deliveries:
+        attempts = history[delivery.id]
+        if delivery.sent_at is None or not delivery.provider_message_id:
+            continue
+        if any(attempt.outcome in told for attempt in attempts):
+            continue
+        accepted = DeliveryAttempt(
+            delivery_id=delivery.id,
+            wave_id=delivery.wave_id,
+            at=delivery.sent_at,
+            outcome=DeliveryAttempt.Outcome.ACCEPTED,
+            provider_message_id=delivery.provider_message_id,
+        )
+        history[delivery.id] = sorted([*attempts, accepted], key=lambda attempt: attempt.at)
+    return history

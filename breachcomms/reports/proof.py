@@ -18,6 +18,7 @@ from django.utils import timezone
 from breachcomms.audit.models import Action, AuditEntry
 from breachcomms.delivery.content_check import SentContent, Verdict, sent_content
 from breachcomms.delivery.models import Delivery, DeliveryAttempt
+from breachcomms.delivery.selectors import attempt_history
 from breachcomms.incidents.models import Incident
 from breachcomms.notices.context import IncidentFacts
 from breachcomms.notices.models import NoticeVersion
@@ -100,9 +101,7 @@ def customer_proof(*, customer_id: int) -> CustomerProof | None:
         .order_by("created_at", "id")
     )
     ids = [d.id for d in deliveries]
-    attempts: dict[int, list[DeliveryAttempt]] = defaultdict(list)
-    for attempt in DeliveryAttempt.objects.filter(delivery_id__in=ids).order_by("at", "id"):
-        attempts[attempt.delivery_id].append(attempt)
+    attempts = attempt_history(deliveries)
     events: dict[int, list[ProviderEvent]] = defaultdict(list)
     for event in ProviderEvent.objects.filter(delivery_id__in=ids).order_by("occurred_at", "id"):
         assert event.delivery_id is not None

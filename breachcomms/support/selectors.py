@@ -44,7 +44,7 @@ def customer_profile(*, customer_id: int) -> CustomerProfile | None:
         .select_related("campaign", "wave", "notice_version__notice")
         .order_by("created_at", "id")
     )
-    history = timelines(d.id for d in deliveries)
+    history = timelines(deliveries)
     facts = IncidentFacts.from_incident(incident)
     views = []
     for delivery in deliveries:

@@ -10,7 +10,8 @@ from datetime import datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from breachcomms.delivery.models import DeliveryAttempt
+from breachcomms.delivery.models import Delivery
+from breachcomms.delivery.selectors import attempt_history
 from breachcomms.tracking.models import ProviderEvent
 
 # What each provider event means, in words a caller understands.
@@ -44,13 +45,15 @@ class Entry:
     detail: str
 
 
-def timelines(delivery_ids: Iterable[int]) -> dict[int, list[Entry]]:
+def timelines(deliveries: Iterable[Delivery]) -> dict[int, list[Entry]]:
     """Each delivery's attempts and provider events, oldest first (two queries for all of them)."""
-    ids = list(delivery_ids)
+    deliveries = list(deliveries)
+    ids = [delivery.id for delivery in deliveries]
     entries: dict[int, list[Entry]] = defaultdict(list)
-    for attempt in DeliveryAttempt.objects.filter(delivery_id__in=ids).order_by("at", "id"):
-        detail = " ".join(p for p in (str(attempt.provider_status or ""), attempt.error) if p)
-        entries[attempt.delivery_id].append(Entry(attempt.at, "attempt", str(attempt.get_outcome_display()), detail))
+    for delivery_id, attempts in attempt_history(deliveries).items():
+        for attempt in attempts:
+            detail = " ".join(p for p in (str(attempt.provider_status or ""), attempt.error) if p)
+            entries[delivery_id].append(Entry(attempt.at, "attempt", str(attempt.get_outcome_display()), detail))
     events = ProviderEvent.objects.filter(delivery_id__in=ids).only(
         "delivery_id", "occurred_at", "kind", "reason", "provider"
     )

@@ -24,8 +24,8 @@ from breachcomms.audit.services import audit_record
 from breachcomms.delivery import ledger
 from breachcomms.delivery.audiences import validate_audience
 from breachcomms.delivery.conf import setting
-from breachcomms.delivery.dispatch import ATTEMPT, DELIVERY, bucket_capacity, cancel_unstarted, messages_per_second
-from breachcomms.delivery.models import Channel, Delivery, DeliveryStatus, Suppression, Wave, WaveAction
+from breachcomms.delivery.dispatch import DELIVERY, bucket_capacity, cancel_unstarted, messages_per_second
+from breachcomms.delivery.models import HANDED_OVER, Channel, Delivery, DeliveryStatus, Suppression, Wave, WaveAction
 from breachcomms.delivery.notice_lookup import approved_versions
 from breachcomms.delivery.selectors import WavePlan, wave_plan
 from breachcomms.delivery.shapes import template_use
@@ -364,14 +364,20 @@ def wave_complete(*, wave_id: int, now: datetime | None = None) -> bool:
     return True
 
 
-def _latest_sends(wave: Wave) -> list[tuple[str, str]]:
+def _latest_sends(wave: Wave) -> dict[str, int]:
+    """How many of the wave's latest sends ended in each status: the rows handed over to the provider by the
+    latest batches that together hold at least ``halt_window`` of them (a batch is counted whole: its rows
+    were sent together, so none of them is later than another)."""
+    handed_over = ", ".join(f"'{status}'" for status in HANDED_OVER)
+    rows = f"wave_id = %s AND status IN ({handed_over}) AND queued_at IS NOT NULL"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.outcome, d.status FROM {ATTEMPT} a JOIN {DELIVERY} d ON d.id = a.delivery_id "  # noqa: S608
-            "WHERE a.wave_id = %s AND a.outcome IN ('accepted', 'rejected') ORDER BY a.id DESC LIMIT %s",
-            [wave.id, wave.halt_window],
+            f"SELECT status, COUNT(*) FROM {DELIVERY} WHERE {rows} AND queued_at >= ("  # noqa: S608 - fixed names
+            f"SELECT MIN(queued_at) FROM (SELECT queued_at FROM {DELIVERY} WHERE {rows} "
+            "ORDER BY queued_at DESC LIMIT %s) AS latest) GROUP BY status",
+            [wave.id, wave.id, wave.halt_window],
         )
-        return [(row[0], row[1]) for row in cursor.fetchall()]
+        return {status: count for status, count in cursor.fetchall()}
 
 
 def wave_check_auto_halt(*, wave_id: int) -> str:
@@ -379,11 +385,12 @@ def wave_check_auto_halt(*, wave_id: int) -> str:
     wave = Wave.objects.get(id=wave_id)
     if wave.status != Wave.Status.RUNNING:
         return ""
-    sends = _latest_sends(wave)
-    if len(sends) < min(int(setting("BREACHCOMMS_DELIVERY_HALT_MIN_SENDS")), wave.halt_window):
+    by_status = _latest_sends(wave)
+    sends = sum(by_status.values())
+    if sends < min(int(setting("BREACHCOMMS_DELIVERY_HALT_MIN_SENDS")), wave.halt_window):
         return ""
-    failed = sum(1 for outcome, _ in sends if outcome == "rejected")
-    bounced = sum(1 for _, status in sends if status == DeliveryStatus.BOUNCED)
+    failed = by_status.get(DeliveryStatus.FAILED, 0)
+    bounced = by_status.get(DeliveryStatus.BOUNCED, 0)
     reason = ""
     for count, limit, sentence in (
         (
@@ -403,9 +410,9 @@ def wave_check_auto_halt(*, wave_id: int) -> str:
             ),
         ),
     ):
-        if count / len(sends) > limit:
-            rate, cap = 100 * count / len(sends), 100 * limit
-            reason = sentence % {"count": count, "sends": len(sends), "rate": rate, "limit": cap}
+        if count / sends > limit:
+            rate, cap = 100 * count / sends, 100 * limit
+            reason = sentence % {"count": count, "sends": sends, "rate": rate, "limit": cap}
             break
     if reason and wave_halt(wave_id=wave.id, reason=reason):
         return reason

@@ -275,6 +275,10 @@ class Command(BaseCommand):
                 time.sleep(max(0.0, interval - (time.perf_counter() - tick)))
             elapsed = time.perf_counter() - started
         groups["workers"] += psutil.Process(worker.pid).children(recursive=True)
+        # Backends started during the run (the workers' connections) count whole; ended ones are in the
+        # postmaster's children times.
+        known = {process.pid for process in groups["PostgreSQL (all databases)"]}
+        groups["PostgreSQL (all databases)"] += [p for p in _named("postgres") if p.pid not in known]
         cpu = {name: _cpu(procs) - cpu_before[name] for name, procs in groups.items()}
         machine_after = psutil.cpu_times()
         busy = sum(
