@@ -37,12 +37,38 @@ def _check_char(payload: str) -> str:
     return ALPHABET[(32 - total % 32) % 32]
 
 
+def _pair_tables() -> list[list[tuple[str, int]]]:
+    """For each pair of payload characters (the last one a single), from the right: every 10-bit value
+    as its two characters and their share of the Luhn sum. The characters at odd places from the
+    right have the factor 2, so a pair's first character has factor 1 and its second factor 2."""
+
+    def share(value: int, factor: int) -> int:
+        addend = factor * value
+        return addend // 32 + addend % 32
+
+    pairs = [
+        [(ALPHABET[v >> 5] + ALPHABET[v & 31], share(v >> 5, 1) + share(v & 31, 2)) for v in range(1024)]
+        for _ in range(_PAYLOAD_CHARS // 2)
+    ]
+    single = [(ALPHABET[v], share(v, 2)) for v in range(32)]  # the leftmost character, 11th from the right
+    return [*pairs, single]
+
+
+_TABLES: Final = _pair_tables()
+
+
 def format_reference(value: int) -> str:
     """The display form of a stored reference, e.g. ``K7QX-M4PD-9TZA``."""
     if not 0 <= value <= REFERENCE_MAX:
         raise ValueError(f"reference out of range: {value}")
-    payload = "".join(ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(_PAYLOAD_CHARS)))
-    code = payload + _check_char(payload)
+    # Five pairs of characters from the right, then the leftmost one: the same as _check_char, by tables.
+    parts, total = [], 0
+    for index, table in enumerate(_TABLES):
+        chars, share = table[(value >> (10 * index)) & 1023]
+        parts.append(chars)
+        total += share
+    payload = "".join(reversed(parts))
+    code = payload + ALPHABET[(32 - total % 32) % 32]
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
 
 
