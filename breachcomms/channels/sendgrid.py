@@ -212,7 +212,7 @@ def _personalization(recipient: EmailRecipient) -> dict[str, Any]:
         "custom_args": {"delivery_id": recipient.delivery_id},
     }
     if recipient.substitutions:
-        personalization["substitutions"] = {str(k): str(v) for k, v in recipient.substitutions.items()}
+        personalization["substitutions"] = dict(recipient.substitutions)  # tokens and values are text
     return personalization
 
 
