@@ -259,6 +259,9 @@ def insert_rows(
         f"{reference_sql(vendor)}, '', '', '', 0, '', %s "
         f"FROM {CUSTOMER} c {_suppression_join(Channel.EMAIL)} {_suppression_join(Channel.SMS)} "
         f"WHERE c.incident_id = %s AND {where} AND {condition} AND {audience} "
+        # In the order the dispatcher claims them (delivery_claim_idx): a batch's rows then lie on a few
+        # pages, so sending a million touches each page of the ledger a few times, not at every batch.
+        "ORDER BY 8, 10, 9 "
         "ON CONFLICT (customer_id, channel, campaign_id) DO NOTHING"
     )
     params = [
