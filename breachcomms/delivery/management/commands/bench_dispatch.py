@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -221,7 +222,10 @@ class Command(BaseCommand):
         worker = subprocess.Popen(  # noqa: S603 - fixed argv
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING", "--pool=prefork",
              f"--concurrency={options['workers']}", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=self._environment(sandbox_url, broker, tmp), cwd=settings.BASE_DIR,
+            # As in production: without Django's debug mode, which keeps every query it ran.
+            env={**self._environment(sandbox_url, broker, tmp), "DJANGO_DEBUG": "0",
+                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(32)},
+            cwd=settings.BASE_DIR,
         )  # fmt: skip
         try:
             time.sleep(3)  # the worker's pool starting
