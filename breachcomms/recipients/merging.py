@@ -292,24 +292,20 @@ def record_single_row_references(incident_id: int, base: int, lines: list[int] |
 
     ``lines``, if given (after a direct load), are the only rows with more than one reference."""
     elements, value, position = _elements_sql("r.external_refs")
-    several = "jsonb_array_length(external_refs) > 1" if _postgres() else "json_array_length(external_refs) > 1"
-    if lines is not None:
-        if not lines:
-            return
-        rows = f"SELECT id - {int(base)} AS line, external_refs FROM {CUSTOMER} WHERE id = ANY(%s)"  # noqa: S608
-        _execute(
-            f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
-            SELECT DISTINCT %s, {int(base)} + r.line, 'ref', {value} FROM ({rows}) r, {elements}
-            WHERE {position} > 1 AND NOT EXISTS (SELECT 1 FROM {LINKED} l WHERE l.line = r.line)""",  # noqa: S608
-            [incident_id, [base + line for line in lines]],
-        )
+    params: list[Any] = [incident_id]
+    if lines is None:
+        several = "jsonb_array_length(external_refs) > 1" if _postgres() else "json_array_length(external_refs) > 1"
+        rows = f"SELECT line, external_refs FROM {STAGING} WHERE {several}"  # noqa: S608
+    elif not lines:
         return
+    else:
+        rows = f"SELECT id - {int(base)} AS line, external_refs FROM {CUSTOMER} WHERE id = ANY(%s)"  # noqa: S608
+        params.append([base + line for line in lines])
     _execute(
         f"""INSERT INTO {KEY} (incident_id, customer_id, kind, value)
-        SELECT DISTINCT %s, {int(base)} + r.line, 'ref', {value}
-        FROM (SELECT line, external_refs FROM {STAGING} WHERE {several}) r, {elements}
+        SELECT DISTINCT %s, {int(base)} + r.line, 'ref', {value} FROM ({rows}) r, {elements}
         WHERE {position} > 1 AND NOT EXISTS (SELECT 1 FROM {LINKED} l WHERE l.line = r.line)""",  # noqa: S608
-        [incident_id],
+        params,
     )
 
 

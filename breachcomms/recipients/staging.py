@@ -161,62 +161,66 @@ def staged_tuple(staged: Staged) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def copy_line(staged: Staged) -> str:
-    """One line of PostgreSQL COPY text format (without its newline)."""
-    line, name, email, phone, country, subdivision, locale, language, zone, refs, accounts, flags, attributes = staged
-    # NUL cannot occur (such rows are rejected), so it can stand for the column separator while
-    # the special characters of the values are escaped in one pass.
-    text = "\x00".join(
-        (
-            str(line),
-            name,
-            email,
-            phone,
-            country,
-            subdivision,
-            locale,
-            language,
-            zone,
-            _json_list(refs),
-            _json_list(accounts),
-            str(flags),
-            _json_dict(attributes),
-        )
-    )
+def _copy_text(text: str) -> str:
+    """COPY text of values joined by NUL: NUL cannot occur (such rows are rejected), so it stands for the
+    column separator while the special characters of all the values are escaped in one pass."""
     if _COPY_SPECIAL.search(text):
         text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text.replace("\x00", "\t")
+
+
+def copy_line(staged: Staged) -> str:
+    """One line of PostgreSQL COPY text format (without its newline)."""
+    line, name, email, phone, country, subdivision, locale, language, zone, refs, accounts, flags, attributes = staged
+    return _copy_text(
+        "\x00".join(
+            (
+                str(line),
+                name,
+                email,
+                phone,
+                country,
+                subdivision,
+                locale,
+                language,
+                zone,
+                _json_list(refs),
+                _json_list(accounts),
+                str(flags),
+                _json_dict(attributes),
+            )
+        )
+    )
 
 
 def direct_copy_line(staged: Staged, load: DirectLoad) -> str:
     """One line of COPY text for the customer table in DIRECT_COLUMNS order (without its newline)."""
     line, name, email, phone, country, subdivision, locale, language, zone, refs, accounts, flags, attributes = staged
     tier, basis = load.rules.classify(flags)
-    text = "\x00".join(
-        (
-            str(load.base + line),
-            str(load.incident_id),
-            name,
-            email,
-            phone,
-            country,
-            subdivision,
-            locale,
-            language,
-            zone,
-            _json_list(refs),
-            _json_list(accounts),
-            str(flags),
-            tier,
-            str(basis),
-            _json_dict(attributes),
-            load.stamp,
-            load.stamp,
+    return _copy_text(
+        "\x00".join(
+            (
+                str(load.base + line),
+                str(load.incident_id),
+                name,
+                email,
+                phone,
+                country,
+                subdivision,
+                locale,
+                language,
+                zone,
+                _json_list(refs),
+                _json_list(accounts),
+                str(flags),
+                tier,
+                str(basis),
+                _json_dict(attributes),
+                load.stamp,
+                load.stamp,
+            )
         )
     )
-    if _COPY_SPECIAL.search(text):
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text.replace("\x00", "\t")
 
 
 def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:

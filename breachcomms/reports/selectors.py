@@ -117,8 +117,22 @@ class VersionCopy:
         )
 
 
+class _StatusCounts:
+    """Deliveries counted by status (``by_status``), in all and those still on their way."""
+
+    by_status: dict[str, int]
+
+    @property
+    def deliveries(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def in_progress(self) -> int:
+        return sum(self.by_status.get(status, 0) for status in WAITING)
+
+
 @dataclass
-class Line:
+class Line(_StatusCounts):
     """Deliveries of a jurisdiction's residents on one channel carrying one notice version (None: no version
     was recorded, i.e. not sent yet or failed before a provider took it)."""
 
@@ -128,30 +142,14 @@ class Line:
     first_sent_at: datetime | None = None  # of the notifying deliveries
     last_sent_at: datetime | None = None
 
-    @property
-    def deliveries(self) -> int:
-        return sum(self.by_status.values())
-
-    @property
-    def in_progress(self) -> int:
-        return sum(self.by_status.get(status, 0) for status in WAITING)
-
 
 @dataclass
-class ChannelSummary:
+class ChannelSummary(_StatusCounts):
     channel: str
     notified: int = 0  # residents with a notifying delivery on this channel
     by_status: dict[str, int] = field(default_factory=dict)
     first_sent_at: datetime | None = None
     last_sent_at: datetime | None = None
-
-    @property
-    def deliveries(self) -> int:
-        return sum(self.by_status.values())
-
-    @property
-    def in_progress(self) -> int:
-        return sum(self.by_status.get(status, 0) for status in WAITING)
 
 
 @dataclass

@@ -194,14 +194,9 @@ class Command(BaseCommand):
         )
 
     def _environment(self, sandbox_url: str, broker: str, tmp: Path) -> dict[str, str]:
-        database = os.environ.get("DATABASE_URL", "")
-        if database and "conn_max_age" not in database:
-            # Workers keep their connection between tasks (a new PostgreSQL backend per task costs more
-            # than a small batch); production sets the same through DATABASE_URL.
-            database += ("&" if "?" in database else "?") + "conn_max_age=300"
+        # Workers keep their database connection between tasks by default (settings: CONN_MAX_AGE).
         return {
             **os.environ,
-            "DATABASE_URL": database,
             "SENDGRID_API_HOST": sandbox_url,
             "TWILIO_API_BASE_URL": sandbox_url,
             "BREACHCOMMS_DELIVERY_TIMINGS_FILE": str(tmp / "timings.jsonl"),
