@@ -101,9 +101,9 @@ def _shape(batch: Batch, channel: str, key: ShapeKey, version: NoticeVersion, no
 
 def shape_values(batch: Batch, key: ShapeKey, row: Row) -> CustomerValues:
     """A customer's substitution values for a shape, with the exposed categories named in its locale."""
-    flags = row.recipient.exposure_flags or batch.facts.incident_flags
-    values = row.values
-    return CustomerValues(values.name, values.accounts, values.reference_code, exposed_names(flags, key.locale))
+    person = row.recipient
+    flags = person.exposure_flags or batch.facts.incident_flags
+    return CustomerValues(person.name, person.accounts, row.reference_code, exposed_names(flags, key.locale))
 
 
 def render_alone(batch: Batch, channel: str, version: NoticeVersion, notice_locale: str, row: Row) -> dict[str, str]:

@@ -55,8 +55,12 @@ class Row:
     recipient: Recipient
 
     @property
+    def reference_code(self) -> str:
+        return format_reference(self.reference)
+
+    @property
     def values(self) -> CustomerValues:
-        return CustomerValues(self.recipient.name, self.recipient.accounts, format_reference(self.reference))
+        return CustomerValues(self.recipient.name, self.recipient.accounts, self.reference_code)
 
 
 @dataclass
@@ -133,7 +137,7 @@ def release_stopped(claim_token: str, *, now: datetime) -> int:
 def _accounts(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = json.loads(value or "[]")
-    return tuple(str(item) for item in value) if isinstance(value, list) else ()
+    return tuple(map(str, value)) if isinstance(value, list) else ()
 
 
 def _rows(records: list[tuple[Any, ...]]) -> tuple[int | None, list[Row]]:
