@@ -31,7 +31,6 @@ from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any, Final
 
-from babel.lists import format_list
 from markupsafe import escape
 
 from breachcomms.channels.substitutions import apply_substitutions
@@ -40,7 +39,7 @@ from breachcomms.delivery.template_use import template_use as analyse
 from breachcomms.delivery.windows import zone_of
 from breachcomms.incidents.categories import codes_in
 from breachcomms.notices.context import IncidentFacts, Recipient, category_names, notice_context
-from breachcomms.notices.filters import babel_locale, formatting
+from breachcomms.notices.filters import babel_locale, formatting, list_text
 from breachcomms.notices.locales import formatting_locale, language_of
 from breachcomms.notices.models import CHANNEL_PARTS, NoticeVersion
 from breachcomms.notices.rendering import compiled_for, render_part
@@ -95,7 +94,7 @@ def _list_frame(count: int, style: str, locale: str) -> tuple[str | int, ...]:
     accounts: the frame is worked out once, by formatting numbered slots, and filled per customer.
     """
     slots = [f"\x00{i}\x00" for i in range(count)]
-    text = format_list(slots, style=style, locale=babel_locale(locale))  # type: ignore[arg-type]
+    text = list_text(slots, style, babel_locale(locale))
     parts = text.split("\x00")  # literal, position, literal, …, literal
     return tuple(int(part) if odd else part for odd, part in ((i % 2 == 1, part) for i, part in enumerate(parts)))
 

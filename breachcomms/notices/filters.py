@@ -155,7 +155,16 @@ def format_list(context: Context, items: Iterable[Any], style: str = "standard")
         raise TypeError(gettext("format_list expects a list, not text"))
     values = [str(item) for item in items]
     chosen: Any = _choice(style, LIST_STYLES, "style")
-    return babel_format_list(values, style=chosen, locale=current().locale)
+    return list_text(values, chosen, current().locale)
+
+
+def list_text(values: list[str], style: Any, locale: Locale) -> str:
+    """Babel's list in a style; where CLDR's data for the locale lacks the style's patterns (Babel then
+    fails with a bare KeyError, e.g. "unit" in Swedish), the locale's standard list instead."""
+    try:
+        return babel_format_list(values, style=style, locale=locale)
+    except KeyError:
+        return babel_format_list(values, style="standard", locale=locale)
 
 
 @pass_context

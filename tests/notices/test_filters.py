@@ -55,6 +55,14 @@ def test_numbers_and_lists_follow_the_locale(locale: str, number: str, items: li
     assert render("{{ items|format_list }}", locale, items=items) == listed
 
 
+def test_a_list_style_the_locale_lacks_falls_back_to_its_standard_list() -> None:
+    # CLDR has no "unit" list patterns for Swedish; Babel alone fails with a bare KeyError.
+    assert render("{{ items|format_list('unit') }}", "sv", items=["namn", "e-post", "lösenord"]) == (
+        "namn, e-post och lösenord"
+    )
+    assert render("{{ items|format_list('unit') }}", "en", items=["3 feet", "7 inches"]) == "3 feet, 7 inches"
+
+
 RUSSIAN = "{{ n|plural(one='{n} аккаунт', few='{n} аккаунта', many='{n} аккаунтов', other='{n} аккаунта') }}"
 
 
