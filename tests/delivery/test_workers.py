@@ -26,7 +26,7 @@ from django.contrib.auth.models import User
 from django.db import close_old_connections
 from django.test import override_settings
 
-from breachcomms.delivery.models import ChannelPlan, Delivery, DeliveryAttempt, Wave
+from breachcomms.delivery.models import ChannelPlan, Delivery, DeliveryAttempt, DeliveryBatch, Wave
 from breachcomms.delivery.services import delivery_dispatch_due, delivery_reconcile_in_doubt, wave_launch
 from breachcomms.delivery.shapes import delivered_content_hash
 from breachcomms.delivery.tasks import delivery_send_batch_task
@@ -266,12 +266,15 @@ def test_killed_workers_and_provider_storms_lose_and_duplicate_nothing(
     storm: list[float] = []
 
     def havoc(elapsed: float) -> None:
-        # Kill a pool process while a batch is being sent: its rows must end up sent exactly once.
-        sending = Delivery.objects.filter(status="sending").exists()
-        if len(kills) < 3 and elapsed > 2 and sending:
-            for child in psutil.Process(workers[len(kills) % 2].pid).children():
-                os.kill(child.pid, signal.SIGKILL)
-            kills.append(f"pool of worker {len(kills) % 2}")
+        # Kill the pool processes while a task is sending a batch (its batch row says so from the moment the
+        # task starts until it records; a row is "sending" from its claim on, long before any task takes
+        # it): the batch's rows end in doubt and must still end up sent exactly once.
+        started = DeliveryBatch.objects.filter(status=DeliveryBatch.Status.SENDING).exists()
+        if len(kills) < 3 and elapsed > 2 and started:
+            for worker in workers:
+                for child in psutil.Process(worker.pid).children():
+                    os.kill(child.pid, signal.SIGKILL)
+            kills.append(f"pools, time {len(kills) + 1}")
         elif len(kills) == 3 and elapsed > 12:
             workers[0].kill()  # the whole worker: its unacknowledged tasks wait for the leases
             workers[0].wait(30)
