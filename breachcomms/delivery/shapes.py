@@ -96,7 +96,7 @@ def _list_frame(count: int, style: str, locale: str) -> tuple[str | int, ...]:
     slots = [f"\x00{i}\x00" for i in range(count)]
     text = list_text(slots, style, babel_locale(locale))
     parts = text.split("\x00")  # literal, position, literal, …, literal
-    return tuple(int(part) if odd else part for odd, part in ((i % 2 == 1, part) for i, part in enumerate(parts)))
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(parts))
 
 
 def formatted_list(items: tuple[str, ...], style: str, locale: str) -> str:

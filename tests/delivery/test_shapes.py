@@ -18,12 +18,14 @@ from breachcomms.delivery.shapes import (
     CustomerValues,
     delivered_content_hash,
     exposed_names,
+    formatted_list,
     render_parts,
     render_shape,
     shape_key,
 )
 from breachcomms.incidents.models import Incident
 from breachcomms.notices.context import IncidentFacts, Recipient
+from breachcomms.notices.filters import babel_locale, list_text
 from breachcomms.notices.models import Notice, NoticeVersion
 from breachcomms.notices.shipped import KIND_FOLDER_CHOICES, shipped_notices
 
@@ -142,9 +144,6 @@ def test_a_template_that_transforms_a_value_is_rendered_per_customer() -> None:
 def test_a_listed_value_is_formatted_exactly_as_the_notice_filter_formats_the_list(locale: str, style: str) -> None:
     # The list frame is worked out once per length and filled per customer: items with braces, control
     # characters and other scripts must come out as the filter gives them.
-    from breachcomms.delivery.shapes import formatted_list
-    from breachcomms.notices.filters import babel_locale, list_text
-
     items = ("Konto {1} {}", "a\x01b", "Ωmega & <x>", "4444-2", "five", "6")
     for count in range(1, len(items) + 1):
         listed = items[:count]
