@@ -3,12 +3,16 @@
 Everything here is a conditional, set-based statement, so any number of dispatchers may run at
 once: the token bucket of a wave is refilled by an UPDATE that succeeds only if nobody refilled it
 since it was read, and due rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` (on SQLite,
-which has one writer at a time, with a conditional UPDATE). Claimed rows get a claim token per
-batch; the send task for that token is enqueued after the commit.
+which has one writer at a time, with a conditional UPDATE). Claimed rows stay pending and get the
+claim token of their batch — a HOT update, since no index names the token — and the batch row lists
+their ids; the send task for that token is enqueued after the commit. Everything that later acts on a
+batch's rows finds them by those ids and requires the token, so a row released and claimed again
+belongs to its new batch only.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections import Counter
@@ -17,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Least
 
 from breachcomms.delivery.conf import seconds, setting
@@ -39,6 +43,18 @@ WAVE = Wave._meta.db_table
 TOKEN_FIELD: dict[str, str] = {Channel.EMAIL: "email_tokens", Channel.SMS: "sms_tokens"}
 
 
+def rows_sql(ids: list[int], column: str = "id") -> tuple[str, list[Any]]:
+    """A condition naming the rows with these primary keys, and its parameters (a batch's ``ids``)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [ids]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]  # noqa: S608 - fixed names
+
+
+def ids_of(value: Any) -> list[int]:
+    """A batch's ``ids`` as read by a raw query (jsonb arrives decoded on PostgreSQL, as text on SQLite)."""
+    return [int(i) for i in (json.loads(value) if isinstance(value, str) else value)]
+
+
 def recover_leases(*, now: datetime) -> tuple[int, int]:
     """Batches whose lease ran out: a queued one's task never started, so its rows go back to pending
     (cancelled if the wave was aborted); a sending one's worker went silent and may have reached the
@@ -57,16 +73,17 @@ def recover_leases(*, now: datetime) -> tuple[int, int]:
         with transaction.atomic(), connection.cursor() as cursor:  # the batch and its rows change together
             cursor.execute(
                 f"UPDATE {BATCH} SET status = %s WHERE token = %s AND status = %s AND lease_until < %s "  # noqa: S608
-                "RETURNING sent_at",
+                "RETURNING sent_at, created_at, ids",
                 [DeliveryBatch.Status.IN_DOUBT, token, DeliveryBatch.Status.SENDING, now],
             )
             started = cursor.fetchone()
             if started is None:
                 continue  # its task recorded it meanwhile
+            mine, params = rows_sql(ids_of(started[2]))
             cursor.execute(
-                f"UPDATE {DELIVERY} SET status = %s, lease_until = %s, sent_at = COALESCE(sent_at, %s) "  # noqa: S608
-                "WHERE claim_token = %s AND status = %s RETURNING id, wave_id",
-                [DeliveryStatus.IN_DOUBT, now, started[0], token, DeliveryStatus.SENDING],
+                f"UPDATE {DELIVERY} SET status = %s, lease_until = %s, sent_at = COALESCE(sent_at, %s), "  # noqa: S608
+                f"queued_at = %s WHERE {mine} AND claim_token = %s AND status = %s RETURNING id, wave_id",
+                [DeliveryStatus.IN_DOUBT, now, started[0], started[1], *params, token, DeliveryStatus.PENDING],
             )
             doubtful += cursor.fetchall()
     DeliveryAttempt.objects.bulk_create(
@@ -88,7 +105,7 @@ def release_batch(token: str, *, now: datetime, expired_before: datetime | None 
     condition = "AND lease_until < %s" if expired_before is not None else ""
     with transaction.atomic(), connection.cursor() as cursor:  # the batch and its rows change together
         cursor.execute(
-            f"UPDATE {BATCH} SET status = %s WHERE token = %s AND status = %s {condition} RETURNING wave_id",  # noqa: S608
+            f"UPDATE {BATCH} SET status = %s WHERE token = %s AND status = %s {condition} RETURNING wave_id, ids",  # noqa: S608
             [
                 DeliveryBatch.Status.RELEASED,
                 token,
@@ -102,17 +119,18 @@ def release_batch(token: str, *, now: datetime, expired_before: datetime | None 
         # Read after the batch is ours: an abort committed since cancels; one committed later cancels pending rows.
         cursor.execute(f"SELECT status FROM {WAVE} WHERE id = %s", [released[0]])  # noqa: S608
         found = cursor.fetchone()
+        mine, params = rows_sql(ids_of(released[1]))
         if found[0] == Wave.Status.ABORTED:
             cursor.execute(
                 f"UPDATE {DELIVERY} SET status = %s, claim_token = '', lease_until = NULL, finished_at = %s, "  # noqa: S608
-                "last_error = %s WHERE claim_token = %s AND status = %s",
-                [DeliveryStatus.CANCELLED, now, "The wave was aborted.", token, DeliveryStatus.SENDING],
+                f"last_error = %s WHERE {mine} AND claim_token = %s AND status = %s",
+                [DeliveryStatus.CANCELLED, now, "The wave was aborted.", *params, token, DeliveryStatus.PENDING],
             )
         else:
             cursor.execute(
-                f"UPDATE {DELIVERY} SET status = %s, claim_token = '', lease_until = NULL "  # noqa: S608
-                "WHERE claim_token = %s AND status = %s",
-                [DeliveryStatus.PENDING, token, DeliveryStatus.SENDING],
+                f"UPDATE {DELIVERY} SET claim_token = '', lease_until = NULL "  # noqa: S608
+                f"WHERE {mine} AND claim_token = %s AND status = %s",
+                [*params, token, DeliveryStatus.PENDING],
             )
         return int(cursor.rowcount)
 
@@ -123,11 +141,15 @@ def cancel_unstarted(*, wave_id: int, reason: str, now: datetime) -> int:
     its rows may be at the provider, and its task records what happened to them."""
     queued = DeliveryBatch.objects.filter(wave_id=wave_id, status=DeliveryBatch.Status.QUEUED)
     # Locked, so a task starting now waits and then finds its batch released.
-    tokens = list(queued.select_for_update().values_list("token", flat=True))
-    if not tokens:
+    batches = list(queued.select_for_update().values_list("token", "ids"))
+    if not batches:
         return 0
+    tokens = [token for token, _ in batches]
     DeliveryBatch.objects.filter(token__in=tokens).update(status=DeliveryBatch.Status.RELEASED)
-    return Delivery.objects.filter(claim_token__in=tokens, status=DeliveryStatus.SENDING).update(
+    rows = Delivery.objects.filter(
+        id__in=[i for _, ids in batches for i in ids], claim_token__in=tokens, status=DeliveryStatus.PENDING
+    )
+    return rows.update(
         status=DeliveryStatus.CANCELLED, last_error=reason, finished_at=now, claim_token="", lease_until=None
     )
 
@@ -176,16 +198,17 @@ def refund(wave: Wave, channel: str, unused: int) -> None:
 
 
 def in_flight(wave: Wave, channel: str) -> int:
-    return Delivery.objects.filter(
-        wave=wave, channel=channel, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
-    ).count()
+    """Rows of the wave's batches that are queued or being sent."""
+    batches = DeliveryBatch.objects.filter(
+        wave=wave, channel=channel, status__in=[DeliveryBatch.Status.QUEUED, DeliveryBatch.Status.SENDING]
+    )
+    return int(batches.aggregate(rows=Sum("rows"))["rows"] or 0)
 
 
 def move_to_opening(wave: Wave, zone: str, opening: datetime) -> int:
     """Rows of a zone whose window is closed become due when it opens again."""
-    return Delivery.objects.filter(wave=wave, status=DeliveryStatus.PENDING, time_zone=zone, due_at__lt=opening).update(
-        due_at=opening
-    )
+    waiting = Delivery.objects.filter(wave=wave, status=DeliveryStatus.PENDING, claim_token="", time_zone=zone)
+    return waiting.filter(due_at__lt=opening).update(due_at=opening)
 
 
 @dataclass(frozen=True)
@@ -248,8 +271,8 @@ def batch_size(channel: str) -> int:
 def claim(
     wave: Wave, *, channel: str, cell: ZoneCell, limit: int, now: datetime, lease_until: datetime
 ) -> Counter[str]:
-    """Claim up to ``limit`` due rows of a cell in batches: the rows become sending under their batch's
-    token and each batch gets a queued ``DeliveryBatch`` row. Returns claim token → rows."""
+    """Claim up to ``limit`` due rows of a cell in batches: the rows get their batch's token (and stay
+    pending) and each batch gets a queued ``DeliveryBatch`` row listing them. Returns claim token → rows."""
     if limit <= 0:
         return Counter()
     batch = batch_size(channel)
@@ -260,48 +283,52 @@ def claim(
         filters.append(cell.region)
     pick = (
         f"SELECT {{columns}} FROM {DELIVERY} WHERE wave_id = %s AND channel = %s AND status = %s "  # noqa: S608
-        f"AND time_zone = %s AND due_at <= %s {region_sql} ORDER BY due_at, shape LIMIT %s"
+        f"AND time_zone = %s AND due_at <= %s {region_sql} AND claim_token = '' ORDER BY due_at, shape LIMIT %s"
     )
     claim = _claim_postgresql if connection.vendor == "postgresql" else _claim_sqlite
     claimed = claim(pick, [*filters, limit], base=base, batch=batch, now=now, lease_until=lease_until)
     if claimed and connection.vendor != "postgresql":
         DeliveryBatch.objects.bulk_create(
             DeliveryBatch(
-                token=token, wave_id=wave.id, channel=channel, rows=n, lease_until=lease_until, created_at=now
+                token=token,
+                wave_id=wave.id,
+                channel=channel,
+                rows=len(ids),
+                ids=ids,
+                lease_until=lease_until,
+                created_at=now,
             )
-            for token, n in claimed.items()
+            for token, ids in claimed.items()
         )
-    return claimed
+    return Counter({token: len(ids) for token, ids in claimed.items()})
 
 
 def _claim_postgresql(
     pick: str, params: list[Any], *, base: str, batch: int, now: datetime, lease_until: datetime
-) -> Counter[str]:
+) -> dict[str, list[int]]:
     # Batches follow the shape order, so a batch holds few shapes: few provider requests per task. The
-    # locked rows are updated by their ctid (a TID scan), not joined to the table by id.
+    # locked rows are updated by their ctid (a TID scan), not joined to the table by id. The update writes
+    # only the token (status, due time and queued_at, which indexes name, stay): a HOT update.
     picked = pick.format(columns="ctid AS tid, id, shape")
     sql = (
         f"WITH picked AS ({picked} FOR UPDATE SKIP LOCKED), "  # noqa: S608
         "numbered AS (SELECT tid, (row_number() OVER (ORDER BY shape, id) - 1) / %s AS chunk FROM picked), "
-        f"claimed AS (UPDATE {DELIVERY} d SET status = %s, claim_token = %s || '.' || numbered.chunk, "
-        "lease_until = NULL, queued_at = %s FROM numbered WHERE d.ctid = numbered.tid RETURNING d.claim_token) "
-        f"INSERT INTO {BATCH} (token, wave_id, channel, status, rows, lease_until, created_at) "
-        "SELECT claim_token, %s, %s, %s, count(*), %s, %s FROM claimed GROUP BY claim_token RETURNING token, rows"
+        f"claimed AS (UPDATE {DELIVERY} d SET claim_token = %s || '.' || numbered.chunk, lease_until = NULL "
+        "FROM numbered WHERE d.ctid = numbered.tid RETURNING d.claim_token, d.id) "
+        f"INSERT INTO {BATCH} (token, wave_id, channel, status, rows, ids, lease_until, created_at) "
+        "SELECT claim_token, %s, %s, %s, count(*), jsonb_agg(id ORDER BY id), %s, %s FROM claimed "
+        "GROUP BY claim_token RETURNING token, ids"
     )
     wave_id, channel = params[0], params[1]
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [*params, batch, DeliveryStatus.SENDING, base, now, wave_id, channel, DeliveryBatch.Status.QUEUED,
-             lease_until, now],
-        )  # fmt: skip
-        return Counter({token: rows for token, rows in cursor.fetchall()})
+        cursor.execute(sql, [*params, batch, base, wave_id, channel, DeliveryBatch.Status.QUEUED, lease_until, now])
+        return {token: ids_of(ids) for token, ids in cursor.fetchall()}
 
 
 def _claim_sqlite(
     pick: str, params: list[Any], *, base: str, batch: int, now: datetime, lease_until: datetime
-) -> Counter[str]:
-    claimed: Counter[str] = Counter()
+) -> dict[str, list[int]]:
+    claimed: dict[str, list[int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(pick.format(columns="id, shape"), params)
         rows = sorted(cursor.fetchall(), key=lambda row: (row[1], row[0]))
@@ -310,12 +337,13 @@ def _claim_sqlite(
             token = f"{base}.{number}"
             placeholders = ", ".join(["%s"] * len(ids))
             cursor.execute(
-                f"UPDATE {DELIVERY} SET status = %s, claim_token = %s, lease_until = NULL, queued_at = %s "  # noqa: S608
-                f"WHERE status = %s AND id IN ({placeholders})",
-                [DeliveryStatus.SENDING, token, now, DeliveryStatus.PENDING, *ids],
+                f"UPDATE {DELIVERY} SET claim_token = %s, lease_until = NULL "  # noqa: S608
+                f"WHERE status = %s AND claim_token = '' AND id IN ({placeholders}) RETURNING id",
+                [token, DeliveryStatus.PENDING, *ids],
             )
-            if cursor.rowcount:
-                claimed[token] = cursor.rowcount
+            got = sorted(row[0] for row in cursor.fetchall())
+            if got:
+                claimed[token] = got
     return claimed
 
 

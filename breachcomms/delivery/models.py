@@ -153,6 +153,8 @@ PLAN_CHANNELS: dict[ChannelPlan, tuple[str, ...]] = {
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
+    # A claimed row stays pending: its DeliveryBatch says whether it is queued or being sent. Rows no longer
+    # take these two statuses (migration 0006 moved the last ones back); they stay for old exports.
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")
     IN_DOUBT = "in_doubt", _("In doubt")
@@ -167,7 +169,6 @@ class DeliveryStatus(models.TextChoices):
 
 # Rows the dispatcher or a worker still has to act on; a wave is complete when none is left.
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.IN_DOUBT)
-IN_FLIGHT = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.IN_DOUBT)
 # Rows whose last hand-over to the provider has an outcome: accepted (and what became of it) or refused.
 HANDED_OVER = (
     DeliveryStatus.SENT,
@@ -240,9 +241,10 @@ class Delivery(models.Model):
                 condition=Q(status="pending"),
                 name="delivery_claim_idx",
             ),
-            # Send tasks find their rows by token; lease recovery scans this small index too. (Every index
-            # costs each of a delivery's three status changes an insertion: keep them few.)
-            models.Index(fields=["claim_token"], condition=Q(status__in=IN_FLIGHT), name="delivery_token_idx"),
+            # No index names claim_token, lease_until or (in a key or a condition) anything else a claim
+            # writes: a claim is then a HOT update, which writes no index at all (the table keeps half of
+            # each page free for it, migration 0006). Send tasks find their rows through their batch's
+            # ids. (Every index costs each non-HOT status change an insertion: keep them few.)
             # Progress and back-pressure counts per wave, channel and status, index-only.
             models.Index(fields=["wave", "status", "channel"], name="delivery_progress_idx"),
             # The auto-halt reads the rows of a wave's latest claimed batches among those handed over to the
@@ -380,10 +382,12 @@ class RegionHour(models.Model):
 class DeliveryBatch(models.Model):
     """The rows one send task sends, claimed together by the dispatcher.
 
-    The rows become ``sending`` when they are claimed, and this row says whether their task has started:
-    a task starts by moving its batch from queued to sending (one row, committed before the provider is
-    called) instead of every delivery row. A batch whose lease runs out while queued never reached the
-    provider, so its rows go back to pending; one that was sending may have, so its rows become in doubt.
+    A claimed row stays ``pending`` and only gets the batch's token (a HOT update: no index changes), so
+    the batch row is where a claim is: ``ids`` lists its rows, and its status says whether their task has
+    started. A task starts by moving its batch from queued to sending (one row, committed before the
+    provider is called) instead of every delivery row. A batch whose lease runs out while queued never
+    reached the provider, so its rows go back to pending; one that was sending may have, so its rows
+    become in doubt.
     """
 
     class Status(models.TextChoices):
@@ -398,6 +402,7 @@ class DeliveryBatch(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     rows = models.PositiveIntegerField(default=0)
+    ids = models.JSONField(default=list)  # the ids of its delivery rows
     lease_until = models.DateTimeField()
     # The minute the task rendered into the notices; copied to rows that end in doubt.
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -23,12 +23,13 @@ from breachcomms.delivery.models import DeliveryAttempt
 
 Outcome = DeliveryAttempt.Outcome
 _jitter = random.SystemRandom()
-# The task's own rows: claimed by its token and not moved on by anyone else since.
-_MINE = "claim_token = %(token)s AND status IN ('sending', 'in_doubt')"
+# The task's own rows: claimed by its token (a claimed row stays pending) and not moved on by anyone else
+# since. A row released or retried loses the token, so another batch's claim of it is never mistaken for ours.
+_MINE = "claim_token = %(token)s AND status IN ('pending', 'in_doubt')"
 # A provider event may have moved a row forward (delivered, bounced …) before its send task records it:
 # the task still writes what it sent (version, hash, provider id), but never moves the status back.
-_SENT_BY_ME = "claim_token = %(token)s AND status NOT IN ('pending', 'queued', 'cancelled')"
-_SENT_STATUS = "CASE WHEN status IN ('sending', 'in_doubt') THEN 'sent' ELSE status END"
+_SENT_BY_ME = "claim_token = %(token)s AND status NOT IN ('cancelled', 'suppressed')"
+_SENT_STATUS = "CASE WHEN status IN ('pending', 'in_doubt') THEN 'sent' ELSE status END"
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,12 @@ def _update_many(sql_pg: str, sql_row: str, rows: list[dict[str, Any]], shared: 
             cursor.executemany(sql_row, [{**row, **shared} for row in rows])
 
 
-def record(outcomes: Outcomes, *, claim_token: str, wave_id: int, now: datetime, sent_at: datetime) -> None:
-    """Write every outcome of a task (call inside a transaction)."""
+def record(
+    outcomes: Outcomes, *, claim_token: str, wave_id: int, now: datetime, sent_at: datetime, queued_at: datetime
+) -> None:
+    """Write every outcome of a task (call inside a transaction); ``queued_at`` is when its batch was claimed."""
     outcomes.give_up_exhausted()
-    shared = {"token": claim_token, "now": now, "sent_at": sent_at}
+    shared = {"token": claim_token, "now": now, "sent_at": sent_at, "queued_at": queued_at}
     if connection.vendor == "postgresql":
         # A claim token looks like one row to the planner, which would then join the batch's values to it
         # by scanning them once per row (a million comparisons for 1,000 rows): hash them instead.
@@ -100,7 +103,7 @@ def record(outcomes: Outcomes, *, claim_token: str, wave_id: int, now: datetime,
     _record_problems(outcomes.in_doubt, "in_doubt", shared)
     _update_many(
         f"UPDATE {DELIVERY} SET status = 'pending', claim_token = '', lease_until = NULL "  # noqa: S608
-        f"WHERE id = ANY(%(id)s) AND {_MINE}",
+        f"WHERE id = ANY(%(id)s::bigint[]) AND {_MINE}",
         f"UPDATE {DELIVERY} SET status = 'pending', claim_token = '', lease_until = NULL "  # noqa: S608
         f"WHERE id = %(id)s AND {_MINE}",
         [{"id": delivery_id} for delivery_id in outcomes.release],
@@ -126,7 +129,8 @@ def _record_sent(sent: list[Sent], shared: dict[str, Any]) -> None:
             "",
             f"UPDATE {DELIVERY} SET status = {_SENT_STATUS}, provider_message_id = %(pid)s, "  # noqa: S608
             "content_hash = %(hash)s, notice_version_id = %(version)s, sent_at = %(sent_at)s, "
-            f"attempts = attempts + 1, lease_until = NULL, last_error = '' WHERE id = %(id)s AND {_SENT_BY_ME}",
+            "attempts = attempts + 1, lease_until = NULL, last_error = '', queued_at = %(queued_at)s "
+            f"WHERE id = %(id)s AND {_SENT_BY_ME}",
             [
                 {"id": s.delivery_id, "pid": s.provider_message_id, "hash": s.content_hash, "version": s.version_id}
                 for s in sent
@@ -138,7 +142,7 @@ def _record_sent(sent: list[Sent], shared: dict[str, Any]) -> None:
         cursor.execute(
             f"UPDATE {DELIVERY} d SET status = {_SENT_STATUS}, provider_message_id = v.pid, content_hash = v.hash, "  # noqa: S608
             "notice_version_id = v.version::bigint, sent_at = %(sent_at)s, attempts = d.attempts + 1, "
-            "lease_until = NULL, last_error = '' FROM unnest(string_to_array(%(id)s, ','), "
+            "lease_until = NULL, last_error = '', queued_at = %(queued_at)s FROM unnest(string_to_array(%(id)s, ','), "
             "string_to_array(%(pid)s, %(sep)s), string_to_array(%(hash)s, ','), string_to_array(%(version)s, ',')) "
             "AS v(id, pid, hash, version) WHERE d.id = v.id::bigint "
             f"AND d.id = ANY(string_to_array(%(id)s, ',')::bigint[]) AND d.{_SENT_BY_ME}",
@@ -164,11 +168,12 @@ def _record_retries(problems: list[Problem], shared: dict[str, Any], now: dateti
     ]
     _update_many(
         f"UPDATE {DELIVERY} d SET status = 'pending', due_at = v.due, last_error = v.error, "  # noqa: S608
-        "attempts = d.attempts + 1, claim_token = '', lease_until = NULL "
+        "attempts = d.attempts + 1, claim_token = '', lease_until = NULL, queued_at = %(queued_at)s "
         "FROM unnest(%(id)s::bigint[], %(due)s::timestamptz[], %(error)s::text[]) AS v(id, due, error) "
         f"WHERE d.id = v.id AND d.id = ANY(%(id)s::bigint[]) AND d.{_MINE}",
         f"UPDATE {DELIVERY} SET status = 'pending', due_at = %(due)s, last_error = %(error)s, "  # noqa: S608
-        f"attempts = attempts + 1, claim_token = '', lease_until = NULL WHERE id = %(id)s AND {_MINE}",
+        "attempts = attempts + 1, claim_token = '', lease_until = NULL, queued_at = %(queued_at)s "
+        f"WHERE id = %(id)s AND {_MINE}",
         rows,
         shared,
     )
@@ -178,6 +183,7 @@ def _record_problems(problems: list[Problem], status: str, shared: dict[str, Any
     # In doubt rows keep their token (a late answer of this task may still settle them) and start
     # the wait before reconciliation now; failed rows are finished.
     finished = "finished_at = %(now)s" if status == "failed" else "lease_until = %(now)s"
+    finished += ", queued_at = %(queued_at)s"
     rows = [{"id": p.delivery_id, "error": p.error} for p in problems]
     _update_many(
         f"UPDATE {DELIVERY} d SET status = '{status}', last_error = v.error, attempts = d.attempts + 1, "  # noqa: S608

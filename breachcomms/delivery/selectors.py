@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
@@ -18,7 +18,7 @@ from breachcomms.delivery import ledger, planner
 from breachcomms.delivery.conf import setting
 from breachcomms.delivery.deadlines import DeadlineCheck, wave_deadline_checks
 from breachcomms.delivery.dispatch import messages_per_second
-from breachcomms.delivery.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Wave
+from breachcomms.delivery.models import Channel, Delivery, DeliveryAttempt, DeliveryBatch, DeliveryStatus, Wave
 from breachcomms.delivery.notice_lookup import NoticeCatalog
 from breachcomms.delivery.shapes import CustomerValues, render_parts
 from breachcomms.delivery.windows import Window
@@ -221,6 +221,18 @@ def wave_progress(*, wave: Wave) -> list[ChannelProgress]:
     rows = Delivery.objects.filter(wave=wave).values_list("channel", "status").annotate(n=Count("id")).order_by()
     for channel, status, n in rows:
         counts[channel][status] = n
+    # A claimed row stays pending in the ledger; its batch says whether it is queued or being sent.
+    batches = DeliveryBatch.objects.filter(
+        wave=wave, status__in=[DeliveryBatch.Status.QUEUED, DeliveryBatch.Status.SENDING]
+    ).values_list("channel", "status")
+    for channel, status, n in batches.annotate(n=Sum("rows")).order_by():
+        by_status = counts[channel]
+        moved = min(n, by_status.get(DeliveryStatus.PENDING, 0))
+        if moved:
+            by_status[DeliveryStatus.PENDING] -= moved
+            by_status[status] = by_status.get(status, 0) + moved
+            if not by_status[DeliveryStatus.PENDING]:
+                del by_status[DeliveryStatus.PENDING]
     return [
         ChannelProgress(channel, sum(by_status.values()), by_status) for channel, by_status in sorted(counts.items())
     ]

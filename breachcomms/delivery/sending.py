@@ -1,7 +1,8 @@
 """The send task's work: claim the batch, render per shape, hand it to the provider, record it.
 
-The task's rows go from queued to sending in one conditional UPDATE (only while the wave runs); a
-task that gets no rows does nothing, so a message Celery delivers twice sends nothing twice. What
+The task starts by moving its batch from queued to sending in one conditional UPDATE (only while the
+wave runs); a task that gets no batch does nothing, so a message Celery delivers twice sends nothing
+twice. Its rows are the batch's ids that still carry its token and are still pending. What
 happened to each row is collected in ``Outcomes`` and written by ``outcomes.record`` at the end.
 """
 
@@ -20,7 +21,7 @@ from django.db import connection
 from breachcomms.channels.base import ChannelError, PermanentError, TransientError
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.delivery.conf import seconds
-from breachcomms.delivery.dispatch import BATCH, DELIVERY, release_batch
+from breachcomms.delivery.dispatch import BATCH, DELIVERY, ids_of, release_batch, rows_sql
 from breachcomms.delivery.ledger import SUPPRESSION, opted_out_row_sql
 from breachcomms.delivery.models import DeliveryBatch, DeliveryStatus, Suppression, Wave
 from breachcomms.delivery.notice_lookup import NoticeCatalog
@@ -68,6 +69,7 @@ class Batch:
     """A claimed batch and everything needed to render and send it."""
 
     claim_token: str
+    queued_at: datetime  # when the dispatcher claimed it
     wave: Wave
     incident: Incident
     facts: IncidentFacts
@@ -87,51 +89,47 @@ _ROW_COLUMNS = (
 )
 
 
-def claim_rows(claim_token: str, *, now: datetime, sent_at: datetime) -> tuple[int | None, list[Row]]:
-    """Start sending the token's batch while its wave runs: (wave id, the batch's rows).
+@dataclass(frozen=True)
+class Claimed:
+    """A batch whose task has started: its wave, when it was claimed, its rows."""
 
-    The batch row goes from queued to sending (its rows have been sending since the claim), committed before
-    the provider is called; a batch that is not queued, or whose wave does not run, yields nothing. Rows
-    queued one by one (``claim_token`` without a batch) go from queued to sending themselves.
+    wave_id: int
+    queued_at: datetime
+    rows: list[Row]
+
+
+def claim_rows(claim_token: str, *, now: datetime, sent_at: datetime) -> Claimed | None:
+    """Start sending the token's batch while its wave runs, or None.
+
+    The batch row goes from queued to sending, committed before the provider is called; a batch that is not
+    queued, or whose wave does not run, yields nothing. Its rows are those of its ids still pending under
+    its token (a row cancelled or suppressed since the claim is not).
     """
     running = f"wave_id IN (SELECT id FROM {WAVE} WHERE status = %s)"  # noqa: S608
     lease = now + seconds("BREACHCOMMS_DELIVERY_SENDING_LEASE")
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {BATCH} SET status = %s, lease_until = %s, sent_at = %s "  # noqa: S608
-            f"WHERE token = %s AND status = %s AND {running} RETURNING wave_id",
+            f"WHERE token = %s AND status = %s AND {running} RETURNING wave_id, created_at, ids",
             [DeliveryBatch.Status.SENDING, lease, sent_at, claim_token, DeliveryBatch.Status.QUEUED,
              Wave.Status.RUNNING],
         )  # fmt: skip
         flipped = cursor.fetchone()
         if flipped is None:
-            cursor.execute(
-                f"UPDATE {DELIVERY} SET status = %s, lease_until = %s, sent_at = %s "  # noqa: S608
-                f"WHERE claim_token = %s AND status = %s AND {running}",
-                [DeliveryStatus.SENDING, lease, sent_at, claim_token, DeliveryStatus.QUEUED, Wave.Status.RUNNING],
-            )
-            if not cursor.rowcount:
-                return None, []
+            return None
+        mine, params = rows_sql(ids_of(flipped[2]), "d.id")
         cursor.execute(
             f"SELECT {_ROW_COLUMNS} FROM {DELIVERY} d JOIN {CUSTOMER} c ON c.id = d.customer_id "  # noqa: S608
-            "WHERE d.claim_token = %s AND d.status = %s ORDER BY d.id",
-            [claim_token, DeliveryStatus.SENDING],
+            f"WHERE {mine} AND d.claim_token = %s AND d.status = %s ORDER BY d.id",
+            [*params, claim_token, DeliveryStatus.PENDING],
         )
-        wave_id, rows = _rows(cursor.fetchall())
-        return (flipped[0] if flipped is not None else wave_id), rows
+        return Claimed(flipped[0], flipped[1], _rows(cursor.fetchall()))
 
 
 def release_stopped(claim_token: str, *, now: datetime) -> int:
     """A batch whose wave stopped before its task started: its rows go back to pending (paused) or are
-    cancelled (aborted). Rows queued one by one go back to pending if their wave is paused."""
-    released = release_batch(claim_token, now=now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {DELIVERY} SET status = %s, claim_token = '', lease_until = NULL "  # noqa: S608
-            f"WHERE claim_token = %s AND status = %s AND wave_id IN (SELECT id FROM {WAVE} WHERE status = %s)",
-            [DeliveryStatus.PENDING, claim_token, DeliveryStatus.QUEUED, Wave.Status.PAUSED],
-        )
-        return released + int(cursor.rowcount)
+    cancelled (aborted)."""
+    return release_batch(claim_token, now=now)
 
 
 def _accounts(value: Any) -> tuple[str, ...]:
@@ -140,8 +138,8 @@ def _accounts(value: Any) -> tuple[str, ...]:
     return tuple(map(str, value)) if isinstance(value, list) else ()
 
 
-def _rows(records: list[tuple[Any, ...]]) -> tuple[int | None, list[Row]]:
-    rows = [
+def _rows(records: list[tuple[Any, ...]]) -> list[Row]:
+    return [
         Row(
             id=r[0],
             reference=r[1],
@@ -160,36 +158,39 @@ def _rows(records: list[tuple[Any, ...]]) -> tuple[int | None, list[Row]]:
         )
         for r in records
     ]
-    return (records[0][5] if records else None), rows
 
 
-def mark_suppressed(claim_token: str, *, incident_id: int, now: datetime, whole_customer: bool = False) -> set[int]:
-    """Rows whose address was suppressed since the launch are not sent; returns their ids.
+def mark_suppressed(
+    claim_token: str, ids: list[int], *, incident_id: int, now: datetime, whole_customer: bool = False
+) -> set[int]:
+    """Rows (of ``ids``, the batch's) whose address was suppressed since the launch are not sent; returns their ids.
 
     ``whole_customer`` (every campaign but the initial notice): a do-not-contact on any of the customer's
     addresses stops their rows on every channel too — an opted-out person gets no follow-up at all.
     """
+    mine, params = rows_sql(ids, f"{DELIVERY}.id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {DELIVERY} SET status = %s, finished_at = %s, last_error = s.reason, lease_until = NULL "  # noqa: S608
-            f"FROM {SUPPRESSION} s WHERE {DELIVERY}.claim_token = %s AND {DELIVERY}.status = %s "
+            f"FROM {SUPPRESSION} s WHERE {mine} AND {DELIVERY}.claim_token = %s AND {DELIVERY}.status = %s "
             f"AND s.incident_id = %s AND s.channel = {DELIVERY}.channel AND s.address = CASE "
             f"WHEN {DELIVERY}.channel = 'email' THEN lower({DELIVERY}.address) ELSE {DELIVERY}.address END "
             f"RETURNING {DELIVERY}.id",
-            [DeliveryStatus.SUPPRESSED, now, claim_token, DeliveryStatus.SENDING, incident_id],
+            [DeliveryStatus.SUPPRESSED, now, *params, claim_token, DeliveryStatus.PENDING, incident_id],
         )
         suppressed = {row[0] for row in cursor.fetchall()}
         if whole_customer:
             cursor.execute(
                 f"UPDATE {DELIVERY} SET status = %s, finished_at = %s, last_error = %s, lease_until = NULL "  # noqa: S608
-                f"FROM {CUSTOMER} c WHERE {DELIVERY}.claim_token = %s AND {DELIVERY}.status = %s "
+                f"FROM {CUSTOMER} c WHERE {mine} AND {DELIVERY}.claim_token = %s AND {DELIVERY}.status = %s "
                 f"AND c.id = {DELIVERY}.customer_id AND {opted_out_row_sql()} RETURNING {DELIVERY}.id",
                 [
                     DeliveryStatus.SUPPRESSED,
                     now,
                     Suppression.Reason.DO_NOT_CONTACT,
+                    *params,
                     claim_token,
-                    DeliveryStatus.SENDING,
+                    DeliveryStatus.PENDING,
                 ],
             )
             suppressed |= {row[0] for row in cursor.fetchall()}

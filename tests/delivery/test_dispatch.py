@@ -35,6 +35,13 @@ def statuses() -> Counter[str]:
     return Counter(Delivery.objects.values_list("status", flat=True))
 
 
+def claimed() -> Counter[str]:
+    """Claim token → rows: a claimed row stays pending under its batch's token."""
+    return Counter(
+        Delivery.objects.filter(status="pending").exclude(claim_token="").values_list("claim_token", flat=True)
+    )
+
+
 @pytest.mark.django_db
 def test_the_token_bucket_holds_the_wave_to_its_rate(
     make_customer: Callable[..., Customer], make_wave: Callable[..., Wave], notices: list, commander: User
@@ -219,14 +226,16 @@ def test_two_dispatchers_at_once_never_claim_a_row_twice(
         thread.start()
     for thread in threads:
         thread.join()
-    claimed = [sum(counter.values()) for counter in results]
-    assert sum(claimed) == 3001
+    assert sum(sum(counter.values()) for counter in results) == 3001
     assert not set(results[0]) & set(results[1])
-    by_token = Counter(Delivery.objects.filter(status="sending").values_list("claim_token", flat=True))
+    by_token = claimed()
     assert by_token == results[0] + results[1]
     assert dict(DeliveryBatch.objects.values_list("token", "rows")) == dict(by_token)
+    for token, ids in DeliveryBatch.objects.values_list("token", "ids"):  # each batch lists exactly its rows
+        assert sorted(ids) == sorted(Delivery.objects.filter(claim_token=token).values_list("id", flat=True))
     # And two whole dispatcher runs side by side claim the rest exactly once.
-    Delivery.objects.filter(status="sending").update(status="pending", claim_token="")
+    Delivery.objects.update(claim_token="")
+    DeliveryBatch.objects.all().delete()
     runs: list[int] = []
 
     def run() -> None:
@@ -242,7 +251,9 @@ def test_two_dispatchers_at_once_never_claim_a_row_twice(
     for thread in threads:
         thread.join()
     assert sum(runs) == 3001
-    assert statuses() == {"sending": 3001}
+    assert statuses() == {"pending": 3001}
+    assert sum(claimed().values()) == 3001
+    assert sum(DeliveryBatch.objects.values_list("rows", flat=True)) == 3001
 
 
 @pytest.mark.sqlite
@@ -254,10 +265,36 @@ def test_a_lost_batch_of_an_aborted_wave_is_cancelled_not_sent(
         make_customer()
     wave = launch(make_wave, commander)
     tokens = delivery_dispatch_due(now=T0, enqueue=lambda t: None).tokens
-    assert statuses() == {"sending": 3}  # claimed: what a customer asking sees as possibly sent
+    assert claimed() == {tokens[0]: 3}  # claimed: the rows stay pending under their batch's token
     Wave.objects.filter(id=wave.id).update(status=Wave.Status.ABORTED)
     # Its task never came: once the lease runs out the rows are given up, never sent.
     assert delivery_dispatch_due(now=T0 + timedelta(seconds=301), enqueue=lambda t: None).requeued == 3
     assert statuses() == {"cancelled": 3}
     assert set(DeliveryBatch.objects.values_list("status", flat=True)) == {DeliveryBatch.Status.RELEASED}
     assert delivery_send_batch(claim_token=tokens[0], now=T0 + timedelta(seconds=302)).sent == 0
+
+
+@pytest.mark.django_db
+def test_a_claim_writes_no_column_an_index_names(
+    make_customer: Callable[..., Customer], make_wave: Callable[..., Wave], notices: list, commander: User
+) -> None:
+    """A claim must stay a HOT update (no index written): it may change only columns no index names, in its key or
+    its condition, and the ledger keeps room on its pages for the new versions."""
+    for _ in range(3):
+        make_customer()
+    launch(make_wave, commander)
+    before = {row["id"]: row for row in Delivery.objects.values()}
+    delivery_dispatch_due(now=T0, enqueue=lambda t: None)
+    changed = {
+        name for row in Delivery.objects.values() for name, value in row.items() if before[row["id"]][name] != value
+    }
+    assert changed == {"claim_token"}  # lease_until is written too (NULL, as before)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [Delivery._meta.db_table])
+        definitions = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [Delivery._meta.db_table])
+        options = cursor.fetchone()[0]
+    assert len(definitions) == 6
+    for written in ("claim_token", "lease_until"):
+        assert not [d for d in definitions if written in d]
+    assert "fillfactor=50" in options

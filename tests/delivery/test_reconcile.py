@@ -10,8 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-from breachcomms.delivery.models import ChannelPlan, Delivery, DeliveryAttempt, DeliveryStatus, Wave
-from breachcomms.delivery.sending import claim_rows
+from breachcomms.delivery.models import ChannelPlan, Delivery, DeliveryAttempt, DeliveryBatch, DeliveryStatus, Wave
 from breachcomms.delivery.services import (
     delivery_dispatch_due,
     delivery_reconcile_in_doubt,
@@ -56,11 +55,14 @@ def doubt_after_sending(
     tokens = delivery_dispatch_due(now=T0, enqueue=lambda t: None).tokens
     never = Delivery.objects.order_by("-customer_id").values_list("id", flat=True)[:2]
     held = Delivery.objects.filter(id__in=list(never))
-    held.update(claim_token="held")  # these rows' task dies after claiming, before sending
+    # These rows' task dies after it started its batch, before sending.
+    held.update(claim_token="held")
+    DeliveryBatch.objects.create(
+        token="held", wave=wave, channel="email", status=DeliveryBatch.Status.SENDING, rows=2, ids=list(never),
+        lease_until=T0,
+    )  # fmt: skip
     for token in tokens:
         delivery_send_batch(claim_token=token, now=T0)
-    Delivery.objects.filter(claim_token="held").update(status=S.QUEUED)
-    claim_rows("held", now=T0, sent_at=T0)
     recorded = dict(Delivery.objects.filter(status=S.SENT).values_list("id", "content_hash"))
     assert len(recorded) == 2 * sent
     Delivery.objects.update(

@@ -163,7 +163,7 @@ def test_a_delivery_event_before_the_task_records_keeps_its_status_and_gets_what
     first, _second = dispatch()
 
     def provider_reports_delivery_at_once() -> None:  # the webhook overtakes the send task's own update
-        Delivery.objects.filter(status="sending").update(status="delivered")
+        Delivery.objects.filter(claim_token=first).update(status="delivered")
 
     HookedEmailTransport.before_send = provider_reports_delivery_at_once
     assert delivery_send_batch(claim_token=first, now=T0).sent == 5

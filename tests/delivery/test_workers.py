@@ -267,8 +267,8 @@ def test_killed_workers_and_provider_storms_lose_and_duplicate_nothing(
 
     def havoc(elapsed: float) -> None:
         # Kill the pool processes while a task is sending a batch (its batch row says so from the moment the
-        # task starts until it records; a row is "sending" from its claim on, long before any task takes
-        # it): the batch's rows end in doubt and must still end up sent exactly once.
+        # task starts until it records; a claimed row only carries the batch's token, from long before any
+        # task takes it): the batch's rows end in doubt and must still end up sent exactly once.
         started = DeliveryBatch.objects.filter(status=DeliveryBatch.Status.SENDING).exists()
         if len(kills) < 3 and elapsed > 2 and started:
             for worker in workers:

@@ -95,7 +95,7 @@ def test_a_bounce_after_delivery_still_counts(wave: Wave) -> None:
 
 def test_rows_in_doubt_are_reconciled_by_any_event(wave: Wave) -> None:
     doubtful, sending = make_deliveries(wave, 2, status=S.IN_DOUBT)
-    Delivery.objects.filter(id=sending.id).update(status=S.SENDING)
+    Delivery.objects.filter(id=sending.id).update(status=S.PENDING, claim_token="batch")  # claimed, being sent
     ingest(sendgrid_event(doubtful, "processed"), sendgrid_event(sending, "delivered"))
     assert status_of(doubtful) == S.SENT
     assert status_of(sending) == S.DELIVERED

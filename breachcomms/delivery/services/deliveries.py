@@ -23,8 +23,8 @@ from breachcomms.delivery.reconcile import ReconcileReport, reconcile_in_doubt
 from breachcomms.delivery.sending import (
     WAVE,
     Batch,
+    Claimed,
     Halt,
-    Row,
     claim_rows,
     mark_suppressed,
     release_stopped,
@@ -45,7 +45,7 @@ def _enqueue_send(claim_token: str) -> None:
 @dataclass
 class DispatchReport:
     requeued: int = 0  # queued rows whose task never came, back to pending
-    in_doubt: int = 0  # sending rows whose worker went silent
+    in_doubt: int = 0  # rows of a batch being sent whose worker went silent
     moved: int = 0  # rows moved to the next opening of their sending window
     claimed: dict[int, dict[str, int]] = field(default_factory=dict)  # wave → channel → rows
     tokens: list[str] = field(default_factory=list)
@@ -155,23 +155,28 @@ def _lock_wave_status(wave_id: int) -> str:
 
 
 def _load_batch(
-    claim_token: str, wave_id: int, rows: list[Row], *, now: datetime, sent_at: datetime, timer: PhaseTimer
+    claim_token: str, claimed: Claimed, *, now: datetime, sent_at: datetime, timer: PhaseTimer
 ) -> tuple[Batch, set[int]]:
-    wave = Wave.objects.select_related("campaign__incident").get(id=wave_id)
+    wave = Wave.objects.select_related("campaign__incident").get(id=claimed.wave_id)
     incident = wave.campaign.incident
     suppressed: set[int] = set()
     if Suppression.objects.filter(incident=incident).exists():
         suppressed = mark_suppressed(
-            claim_token, incident_id=incident.id, now=now, whole_customer=ledger.opt_out_applies(wave)
+            claim_token,
+            [row.id for row in claimed.rows],
+            incident_id=incident.id,
+            now=now,
+            whole_customer=ledger.opt_out_applies(wave),
         )
     batch = Batch(
         claim_token=claim_token,
+        queued_at=claimed.queued_at,
         wave=wave,
         incident=incident,
         facts=IncidentFacts.from_incident(incident),
         catalog=NoticeCatalog.load(campaign=wave.campaign, fallback_locale=wave.fallback_locale),
         sent_at=sent_at,
-        rows=[row for row in rows if row.id not in suppressed],
+        rows=[row for row in claimed.rows if row.id not in suppressed],
         timer=timer,
     )
     return batch, suppressed
@@ -197,11 +202,11 @@ def delivery_send_batch(*, claim_token: str, now: datetime | None = None) -> Sen
     sent_at = now.replace(second=0, microsecond=0)  # the minute the notice says it was sent in
     timer = PhaseTimer()
     with timer("claim"):
-        wave_id, rows = claim_rows(claim_token, now=now, sent_at=sent_at)
-        if wave_id is None:
+        claimed = claim_rows(claim_token, now=now, sent_at=sent_at)
+        if claimed is None:
             release_stopped(claim_token, now=now)
             return SendReport()
-        batch, suppressed = _load_batch(claim_token, wave_id, rows, now=now, sent_at=sent_at, timer=timer)
+        batch, suppressed = _load_batch(claim_token, claimed, now=now, sent_at=sent_at, timer=timer)
     started = time.perf_counter()
     outcomes = _send(batch)
     # Rendering is what the batch spent outside the provider calls.
@@ -228,13 +233,20 @@ def delivery_send_batch(*, claim_token: str, now: datetime | None = None) -> Sen
 @transaction.atomic
 def _record(batch: Batch, outcomes: Outcomes, suppressed: set[int], *, now: datetime, sent_at: datetime) -> int:
     if connection.vendor == "postgresql":
-        # The claim that made these rows "sending" was committed durably before the provider was called;
+        # The batch's move to "sending" was committed durably before the provider was called;
         # if a crash loses this record, the rows are found in doubt and settled from the provider's
         # record, never sent again. So this commit need not wait for the disk.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     status = _lock_wave_status(batch.wave.id)
-    record(outcomes, claim_token=batch.claim_token, wave_id=batch.wave.id, now=now, sent_at=sent_at)
+    record(
+        outcomes,
+        claim_token=batch.claim_token,
+        wave_id=batch.wave.id,
+        now=now,
+        sent_at=sent_at,
+        queued_at=batch.queued_at,
+    )
     DeliveryBatch.objects.filter(token=batch.claim_token).update(status=DeliveryBatch.Status.DONE)
     if status == Wave.Status.ABORTED:
         _cancel_pending(batch.wave.id, now=now)
@@ -244,7 +256,9 @@ def _record(batch: Batch, outcomes: Outcomes, suppressed: set[int], *, now: date
 
 
 def _cancel_pending(wave_id: int, *, now: datetime) -> None:
-    Delivery.objects.filter(wave_id=wave_id, status=DeliveryStatus.PENDING).update(
+    """After an abort: rows this task put back to pending (retries) are cancelled; rows of other batches being
+    sent (pending under their token) are left to their tasks."""
+    Delivery.objects.filter(wave_id=wave_id, status=DeliveryStatus.PENDING, claim_token="").update(
         status=DeliveryStatus.CANCELLED, finished_at=now, last_error="The wave was aborted."
     )
 

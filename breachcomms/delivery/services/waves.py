@@ -327,7 +327,10 @@ def wave_abort(*, wave: Wave, user: Any, reason: str, now: datetime | None = Non
     wave.status = Wave.Status.ABORTED
     wave.finished_at = now
     wave.save(update_fields=["status", "finished_at"])
-    cancelled = Delivery.objects.filter(wave=wave, status__in=[DeliveryStatus.PENDING, DeliveryStatus.QUEUED]).update(
+    # Rows nobody claimed; the rows of batches not started are cancelled with their batch, and those of a batch
+    # being sent (pending under its token) are left to its task, which cancels nothing it sent.
+    unclaimed = Delivery.objects.filter(wave=wave, status=DeliveryStatus.PENDING, claim_token="")
+    cancelled = unclaimed.update(
         status=DeliveryStatus.CANCELLED, last_error=reason, finished_at=now, claim_token="", lease_until=None
     )
     cancelled += cancel_unstarted(wave_id=wave.id, reason=reason, now=now)
