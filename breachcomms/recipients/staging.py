@@ -1,7 +1,8 @@
 """Read and validate an import file (in worker processes when it is big) into a staging table.
 
-The main process cuts the file into chunks (chunks.py) and writes what comes back; workers read,
-validate and format their chunk's rows as COPY text, so the main process never touches a row.
+The main process cuts the file into chunks (chunks.py) and writes what comes back; worker
+processes (processes.py) read, validate and format their chunk's rows as COPY text, so the main
+process never touches a row.
 Results are written in file order; a chunk whose cut fell inside a quoted field is joined with
 the next one and read again. Valid rows go to a temporary table on the import's own database
 connection (PostgreSQL: COPY), or, for a first import on PostgreSQL, straight into the customer
@@ -12,15 +13,10 @@ chunks are in flight at a time.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import re
-import threading
-import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any, Protocol
@@ -30,6 +26,7 @@ from django.db import connection
 from breachcomms.incidents.risk import RiskRules
 from breachcomms.recipients.chunks import CHUNK_BYTES, Chunk, cut_chunks, read_header
 from breachcomms.recipients.models import Customer, ImportIssue
+from breachcomms.recipients.processes import Processes
 from breachcomms.recipients.readers import (
     ChunkOutcome,
     CsvLayout,
@@ -271,14 +268,6 @@ _worker_job: StagingJob | None = None
 def _init_worker(job: StagingJob) -> None:
     global _worker_job  # noqa: PLW0603 - one job per worker process
     _worker_job = job
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """End this worker when the process that started it is gone (killed, say): never linger."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(1)
 
 
 def _stage_in_worker(chunk: Chunk) -> ChunkResult:
@@ -413,31 +402,13 @@ def stage_file(
         stream, file_format, normalizer, chunk_bytes or CHUNK_BYTES, direct
     )
     if processes > 1:
-        context = multiprocessing.get_context("fork")
-        with _may_start_processes(), context.Pool(processes, initializer=_init_worker, initargs=(job,)) as pool:
-            results = in_order(chunks, lambda c: pool.apply_async(_stage_in_worker, (c,)), 3 * processes)
+        with Processes(processes, _stage_in_worker, initializer=_init_worker, initargs=(job,)) as pool:
+            results = in_order(chunks, pool.submit, 3 * processes)
             _collect(results, counts, writer, on_chunk)
     else:
         _collect(in_order(chunks, lambda c: _Done(stage_chunk(job, c)), 1), counts, writer, on_chunk)
     writer.flush()
     return counts
-
-
-@contextmanager
-def _may_start_processes() -> Iterator[None]:
-    """Let a daemonic process (a Celery prefork worker) start the pool's processes.
-
-    multiprocessing forbids it because a daemon's children could outlive it; this pool is closed
-    by a ``with`` block, and if the worker is killed instead, the pool's processes notice that
-    their parent is gone and exit (_exit_with_parent).
-    """
-    config = getattr(multiprocessing.current_process(), "_config", {})
-    daemon = config.get("daemon")
-    config["daemon"] = False
-    try:
-        yield
-    finally:
-        config["daemon"] = daemon
 
 
 def _collect(
