@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -68,7 +70,22 @@ def start_worker(broker_url: str, *extra: str) -> subprocess.Popen[bytes]:
         "--without-heartbeat",
         *extra,
     ]
-    return subprocess.Popen(argv, cwd=ROOT, env=worker_environment(broker_url))
+    # A session of its own, so that stop_worker can kill the pool's processes and theirs too.
+    return subprocess.Popen(argv, cwd=ROOT, env=worker_environment(broker_url), start_new_session=True)
+
+
+def stop_worker(worker: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Stop a worker from start_worker: a warm shutdown, else after ``timeout`` s kill it and its children.
+
+    Every process it started dies with it: one left behind would keep its database transaction
+    open, and the test database's clean-up would wait for it for ever.
+    """
+    worker.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        worker.wait(timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def wait_for(condition: object, timeout: float, message: str) -> None:

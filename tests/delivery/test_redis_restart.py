@@ -36,7 +36,7 @@ from tests.delivery.test_workers import (
     shipped_campaign,
     through_sandbox,
 )
-from tests.services import service_missing, start_worker, wait_for
+from tests.services import service_missing, start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 __all__ = ["sandbox", "shipped_campaign", "through_sandbox"]
@@ -161,8 +161,7 @@ def test_a_broker_restarted_empty_mid_wave_loses_and_duplicates_nothing(
         assert all(worker.poll() is None for worker in workers), "a worker gave up on the broker"
     finally:
         for worker in workers:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     assert own_redis.restarts, "the wave ended before the broker could be restarted"
     assert runs.failed, "no dispatcher run noticed the broker was gone"
     assert runs.requeued > 0, runs  # the tasks lost with the broker came back through their leases

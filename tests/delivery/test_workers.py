@@ -36,7 +36,7 @@ from breachcomms.notices.services import campaign_create_from_shipped
 from breachcomms.recipients.models import Customer
 from config.celery import app
 from tests.delivery.conftest import approve
-from tests.services import ROOT, require_redis, start_worker, wait_for
+from tests.services import ROOT, require_redis, start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 FINDING = "tests.delivery.transports.SandboxFinding"
@@ -230,8 +230,7 @@ def test_a_wave_through_workers_and_the_sandbox_reaches_everyone_exactly_once(
         run_until_done(wave, send_via(redis_broker), 180, lambda elapsed: None)
     finally:
         for worker in workers:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     assert_sandbox_matches_ledger(through_sandbox)
     broken = Delivery.objects.get(customer__email="broken@@example.org", channel="email")
     assert broken.status == "failed"
@@ -294,8 +293,7 @@ def test_killed_workers_and_provider_storms_lose_and_duplicate_nothing(
         run_until_done(wave, send_via(redis_broker), 300, havoc)
     finally:
         for worker in workers:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     assert len(kills) == 4, kills
     assert injected(through_sandbox) >= 10
     assert_sandbox_matches_ledger(through_sandbox)

@@ -14,7 +14,7 @@ from breachcomms.recipients.services import customer_import_create
 from breachcomms.recipients.synthetic import write_customers_csv
 from breachcomms.recipients.tasks import customer_import_run_task
 from config.celery import app
-from tests.services import require_redis, start_worker, wait_for
+from tests.services import require_redis, start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -51,8 +51,7 @@ def test_import_task_runs_in_a_worker_and_a_repeated_message_is_harmless(inciden
 
         wait_for(finished, 120, "the worker did not finish the import")
     finally:
-        worker.terminate()
-        worker.wait(30)
+        stop_worker(worker)
     result = CustomerImport.objects.get(id=created.id)
     assert result.summary == "imported 5000 customers from 5000 rows: 0 merged, 0 rejected, 0 warnings", result.error
     assert Customer.objects.filter(incident=incident).count() == 5000
@@ -77,8 +76,7 @@ def test_a_big_file_is_validated_by_processes_the_worker_starts(incident: Incide
 
         wait_for(finished, 240, "the worker did not finish the big import")
     finally:
-        worker.terminate()
-        worker.wait(30)
+        stop_worker(worker)
     result = CustomerImport.objects.get(id=created.id)
     assert result.status == CustomerImport.Status.DONE, result.error
     assert result.rows_read == 40_000
