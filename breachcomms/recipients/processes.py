@@ -116,6 +116,7 @@ class Processes(Generic[T, R]):
     def close(self) -> None:
         """Stop every child: ask, wait up to STOP_SECONDS in all, then kill the rest."""
         for child in self._children:
+            child.results.close()  # results nobody will read: the child's writer stops at once
             with suppress(OSError):  # already gone
                 child.tasks.send_bytes(_STOP)
         deadline = time.monotonic() + STOP_SECONDS
@@ -126,7 +127,6 @@ class Processes(Generic[T, R]):
                 child.process.kill()
                 child.process.join()
             child.tasks.close()
-            child.results.close()
         self._children.clear()
 
     def __enter__(self) -> Processes[T, R]:
@@ -190,8 +190,11 @@ def _read_tasks(tasks: Connection, inbox: queue.SimpleQueue[bytes | None]) -> No
 
 
 def _write_results(results: Connection, outbox: queue.SimpleQueue[bytes | None]) -> None:
-    while (payload := outbox.get()) is not None:
-        results.send_bytes(payload)
+    try:
+        while (payload := outbox.get()) is not None:
+            results.send_bytes(payload)
+    except OSError:
+        pass  # the parent closed its end: it wants no more results
 
 
 @contextmanager

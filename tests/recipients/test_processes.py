@@ -85,6 +85,16 @@ def test_a_child_that_dies_is_an_error_not_a_wait() -> None:
             ticket.get()
 
 
+def test_close_ends_children_that_owe_results_nobody_read_without_killing_them() -> None:
+    # An import that stops early (a broken file) leaves big results unread in the pipes.
+    pool = Processes(2, _big)
+    for _ in range(6):
+        pool.submit(4 * 1024 * 1024)
+    children = [child.process for child in pool._children]
+    pool.close()
+    assert [process.exitcode for process in children] == [0, 0]
+
+
 def test_close_kills_a_child_that_does_not_stop_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(processes, "STOP_SECONDS", 0.5)
     pool = Processes(2, _sleep)
