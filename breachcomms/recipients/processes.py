@@ -93,7 +93,10 @@ class Processes(Generic[T, R]):
         """Send ``item`` to the child that owes the fewest results; its result comes by the ticket."""
         child = min(self._children, key=lambda c: len(c.owed))
         ticket = next(self._tickets)
-        child.tasks.send((ticket, item))
+        try:
+            child.tasks.send((ticket, item))
+        except OSError as exc:  # its reader is gone, and so is the child
+            raise self._died(child) from exc
         child.owed.append(ticket)
         return Ticket(self, child, ticket)
 
@@ -102,16 +105,18 @@ class Processes(Generic[T, R]):
             try:
                 number, value, error = child.results.recv()
             except (EOFError, OSError) as exc:
-                child.process.join(1)
-                raise ProcessDied(
-                    f"an import process (pid {child.process.pid}) ended with exit code {child.process.exitcode}"
-                ) from exc
+                raise self._died(child) from exc
             child.owed.popleft()
             self._done[number] = (value, error)
         value, error = self._done.pop(ticket)
         if error is not None:
             raise error
         return value  # type: ignore[return-value]
+
+    @staticmethod
+    def _died(child: _Child) -> ProcessDied:
+        child.process.join(1)
+        return ProcessDied(f"an import process (pid {child.process.pid}) ended with exit code {child.process.exitcode}")
 
     def close(self) -> None:
         """Stop every child: ask, wait up to STOP_SECONDS in all, then kill the rest."""

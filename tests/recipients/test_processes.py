@@ -85,6 +85,14 @@ def test_a_child_that_dies_is_an_error_not_a_wait() -> None:
             ticket.get()
 
 
+def test_work_for_a_child_that_died_is_an_error_too() -> None:
+    with Processes(1, _add_offset) as pool:
+        pool._children[0].process.kill()
+        pool._children[0].process.join()
+        with pytest.raises(ProcessDied, match="exit code -9"):
+            pool.submit(1).get()
+
+
 def test_close_ends_children_that_owe_results_nobody_read_without_killing_them() -> None:
     # An import that stops early (a broken file) leaves big results unread in the pipes.
     pool = Processes(2, _big)
