@@ -12,9 +12,10 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from breachcomms.core.numbers import grouped
 from breachcomms.delivery.audiences import describe_audience, validate_audience
 from breachcomms.delivery.forms import WaveActionForm
 from breachcomms.delivery.models import Wave
@@ -81,7 +82,11 @@ def _perform(action: str, wave: Wave, user: Any, reason: str) -> str:
     if action == "launch":
         launched = wave_launch(wave=wave, user=user)
         created = sum(c.get("created", 0) for c in launched.launch_summary.get("channels", {}).values())
-        return gettext("The wave is running: %(count)s deliveries created.") % {"count": f"{created:,}"}
+        return ngettext(
+            "The wave is running: %(count)s delivery created.",
+            "The wave is running: %(count)s deliveries created.",
+            created,
+        ) % {"count": grouped(created)}
     if action == "pause":
         wave_pause(wave=wave, user=user, reason=reason)
         return gettext("The wave is paused.")
@@ -89,7 +94,11 @@ def _perform(action: str, wave: Wave, user: Any, reason: str) -> str:
         wave_resume(wave=wave, user=user)
         return gettext("The wave is running again.")
     cancelled = wave_abort(wave=wave, user=user, reason=reason)
-    return gettext("The wave is aborted: %(count)s deliveries cancelled.") % {"count": f"{cancelled:,}"}
+    return ngettext(
+        "The wave is aborted: %(count)s delivery cancelled.",
+        "The wave is aborted: %(count)s deliveries cancelled.",
+        cancelled,
+    ) % {"count": grouped(cancelled)}
 
 
 def wave_action(request: HttpRequest, *, model_admin: ModelAdmin, object_id: int, action: str) -> HttpResponse:

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from breachcomms.core.numbers import grouped
 from breachcomms.delivery import audiences
 from breachcomms.delivery.models import Channel, Suppression, Wave
 from breachcomms.delivery.services.waves import normalized_address
@@ -96,7 +97,9 @@ class WaveForm(forms.ModelForm):
         for name, by_value in counts.items():
             field = self.fields[name]
             assert isinstance(field, forms.MultipleChoiceField)
-            field.choices = [(value, f"{value or gettext('unknown')} ({n:,})") for value, n in sorted(by_value.items())]
+            field.choices = [
+                (value, f"{value or gettext('unknown')} ({grouped(n)})") for value, n in sorted(by_value.items())
+            ]
         chosen: dict[str, set[str]] = {"region": set(), "language": set(), "risk": set()}
         for segment in self.instance.segments or []:
             for key in chosen:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from breachcomms.channels.segments import sms_info
+from breachcomms.core.numbers import grouped
 from breachcomms.delivery import ledger, planner
 from breachcomms.delivery.conf import setting
 from breachcomms.delivery.deadlines import DeadlineCheck, wave_deadline_checks
@@ -151,11 +152,14 @@ def _problems(wave: Wave, plan: WavePlan) -> list[str]:
     for cover in plan.coverage:
         if cover.notice_locale is None:
             problems.append(
-                gettext(
+                ngettext(
+                    "%(customers)s customer with locale %(locale)s has no approved %(channel)s notice: approve one "
+                    "or set the wave's fallback language.",
                     "%(customers)s customers with locale %(locale)s have no approved %(channel)s notice: approve one "
-                    "or set the wave's fallback language."
+                    "or set the wave's fallback language.",
+                    cover.customers,
                 )
-                % {"customers": f"{cover.customers:,}", "locale": cover.locale or "-", "channel": cover.channel}
+                % {"customers": grouped(cover.customers), "locale": cover.locale or "-", "channel": cover.channel}
             )
     incident = wave.campaign.incident
     if Channel.EMAIL in wave.channels and not incident.sender_email:

@@ -26,6 +26,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Cycler, Joiner
 
+from breachcomms.core.numbers import grouped
 from breachcomms.notices.filters import FILTERS
 
 MAX_RANGE = 1000
@@ -69,7 +70,7 @@ def _too_big(size: int) -> None:
     if size > MAX_VALUE_CHARS:
         raise SecurityError(
             gettext("the result would be %(size)s long; notices may build at most %(limit)s")
-            % {"size": f"{size:,}", "limit": f"{MAX_VALUE_CHARS:,}"}
+            % {"size": grouped(size), "limit": grouped(MAX_VALUE_CHARS)}
         )
 
 
@@ -80,7 +81,9 @@ def _sized(value: Any) -> int | None:
 def safe_range(*args: int) -> range:
     result = range(*args)
     if len(result) > MAX_RANGE:
-        raise SecurityError(gettext("range() may produce at most %(n)s numbers in a notice") % {"n": f"{MAX_RANGE:,}"})
+        raise SecurityError(
+            gettext("range() may produce at most %(n)s numbers in a notice") % {"n": grouped(MAX_RANGE)}
+        )
     return result
 
 
@@ -95,7 +98,7 @@ class _LoopBudget:
             self.left -= 1
             if self.left < 0:
                 raise SecurityError(
-                    gettext("the loops of this notice ran more than %(n)s times") % {"n": f"{MAX_LOOP_ITERATIONS:,}"}
+                    gettext("the loops of this notice ran more than %(n)s times") % {"n": grouped(MAX_LOOP_ITERATIONS)}
                 )
             yield item
 

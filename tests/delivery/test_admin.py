@@ -88,7 +88,7 @@ def test_a_refused_launch_says_why(
     wave = make_wave()
     client = logged_in(commander)
     response = client.post(reverse("admin:delivery_wave_launch", args=[wave.pk]), follow=True)
-    assert "have no approved email notice" in response.content.decode()
+    assert "1 customer with locale sv-SE has no approved email notice" in response.content.decode()
     assert Wave.objects.get(pk=wave.pk).status == Wave.Status.DRAFT
 
 

@@ -104,7 +104,7 @@ def test_launch_is_refused_without_an_approved_notice_for_a_reached_locale(
     wave = make_wave()
     with pytest.raises(LaunchRefused) as refused:
         wave_launch(wave=wave, user=commander)
-    assert "locale ru-RU have no approved email notice" in refused.value.problems[0]
+    assert "1 customer with locale ru-RU has no approved email notice" in refused.value.problems[0]
     assert Delivery.objects.count() == 0
     wave.fallback_locale = "en"
     wave.save()

@@ -109,7 +109,7 @@ def test_scheduling_needs_approved_notices_for_everyone_reached(
     wave = make_wave(campaign=follow_up, start_at=START)
     with pytest.raises(LaunchRefused) as refused:
         wave_schedule(wave=wave, user=commander, now=T0)
-    assert "locale ru-RU have no approved email notice" in refused.value.problems[0]
+    assert "1 customer with locale ru-RU has no approved email notice" in refused.value.problems[0]
     assert Wave.objects.get(pk=wave.pk).status == Wave.Status.DRAFT
     assert kinds(wave) == []
 
