@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     WAVE_ABORTED = "wave.aborted", _("Wave aborted")
     WAVE_HALTED = "wave.halted", _("Wave halted automatically")
     WAVE_COMPLETED = "wave.completed", _("Wave completed")
+    WAVE_REOPENED = "wave.reopened", _("Wave reopened for fallbacks")
     SUPPRESSION_ADDED = "suppression.added", _("Address suppressed")
     SUPPRESSION_REMOVED = "suppression.removed", _("Suppression lifted")
     SUPPORT_LOOKUP = "support.lookup", _("Support lookup")

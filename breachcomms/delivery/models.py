@@ -341,6 +341,7 @@ class WaveAction(models.Model):
         ABORT = "abort", _("Aborted")
         HALT = "halt", _("Halted automatically")
         COMPLETE = "complete", _("Completed")
+        REOPEN = "reopen", _("Reopened for fallbacks")
 
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(_("action"), max_length=16, choices=Kind.choices)

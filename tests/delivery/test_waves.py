@@ -13,9 +13,9 @@ from django.test import override_settings
 
 from breachcomms.audit.models import Action, AuditEntry
 from breachcomms.audit.selectors import audit_chain_verify
-from breachcomms.channels.base import PermanentError
+from breachcomms.channels.base import PermanentError, ProviderEvent
 from breachcomms.channels.locmem import Outbox
-from breachcomms.delivery.models import Delivery, Wave, WaveAction
+from breachcomms.delivery.models import ChannelPlan, Delivery, Wave, WaveAction
 from breachcomms.delivery.services import (
     WaveStateError,
     delivery_dispatch_due,
@@ -27,6 +27,7 @@ from breachcomms.delivery.services import (
     wave_resume,
 )
 from breachcomms.recipients.models import Customer
+from breachcomms.tracking.services import provider_events_record
 from tests.delivery.transports import HookedEmailTransport
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +142,35 @@ def test_a_wave_completes_when_nothing_is_left(running: Wave) -> None:
     running.refresh_from_db()
     assert running.status == Wave.Status.COMPLETED
     assert running.finished_at is not None
+
+
+def test_a_late_bounce_reopens_a_completed_wave_which_texts_that_customer_and_completes_again(
+    make_customer: Callable[..., Customer],
+    make_wave: Callable[..., Wave],
+    notices: list,
+    commander: User,
+    locmem_transports: Outbox,
+) -> None:
+    customers = [make_customer(phone=f"+4670123456{i}") for i in range(3)]
+    wave = wave_launch(wave=make_wave(channel_plan=ChannelPlan.EMAIL_THEN_SMS), user=commander, now=T0)
+    for token in dispatch():
+        delivery_send_batch(claim_token=token, now=T0)
+    assert delivery_dispatch_due(now=T0 + timedelta(seconds=2), enqueue=lambda t: None).completed == [wave.id]
+    bounced = Delivery.objects.get(wave=wave, customer=customers[1], channel="email")
+    # The provider reports the hard bounce a minute after the wave completed.
+    later = T0 + timedelta(minutes=1)
+    bounce = ProviderEvent(
+        provider="sendgrid", event_id="ev-late-1", delivery_id=str(bounced.id), provider_message_id="",
+        kind="bounce", occurred_at=later, reason="550 unknown user", raw={},
+    )  # fmt: skip
+    assert provider_events_record(events=[bounce], now=later).fallbacks == 1
+    wave.refresh_from_db()
+    assert wave.status == Wave.Status.RUNNING
+    for token in dispatch(later + timedelta(seconds=1)):
+        delivery_send_batch(claim_token=token, now=later + timedelta(seconds=1))
+    assert delivery_dispatch_due(now=later + timedelta(seconds=3), enqueue=lambda t: None).completed == [wave.id]
+    assert [message.to for message in locmem_transports.sms] == [customers[1].phone]
+    assert [a.kind for a in wave.actions.order_by("id")] == ["launch", "complete", "reopen", "complete"]
 
 
 def test_launch_pause_resume_and_abort_are_on_the_audit_trail(running: Wave, commander: User) -> None:

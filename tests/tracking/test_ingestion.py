@@ -10,10 +10,19 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from breachcomms.audit.models import Action, AuditEntry
 from breachcomms.channels.base import ProviderEvent as IncomingEvent
 from breachcomms.channels.sendgrid import parse_events
 from breachcomms.channels.twilio import parse_status
-from breachcomms.delivery.models import ChannelPlan, Delivery, DeliveryAttempt, DeliveryStatus, Suppression, Wave
+from breachcomms.delivery.models import (
+    ChannelPlan,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Suppression,
+    Wave,
+    WaveAction,
+)
 from breachcomms.incidents.models import Incident
 from breachcomms.tracking.models import ProviderEvent
 from breachcomms.tracking.services import provider_events_record
@@ -160,6 +169,32 @@ def test_a_hard_bounce_sends_the_text_message_where_the_wave_falls_back_to_sms(i
     assert report.fallbacks == 1
     fallback = Delivery.objects.get(fallback_for=email)
     assert (fallback.channel, fallback.status, fallback.address) == ("sms", S.PENDING, email.customer.phone)
+
+
+def test_a_bounce_after_the_wave_completed_reopens_it_for_the_text_message(incident: Incident) -> None:
+    # Bounces come minutes after the send: the last emails of a wave bounce after it completed.
+    wave = make_wave(incident, plan=ChannelPlan.EMAIL_THEN_SMS, status=Wave.Status.COMPLETED)
+    Wave.objects.filter(id=wave.id).update(finished_at=T0)
+    [email] = make_deliveries(wave, 1)
+    assert ingest(sendgrid_event(email, "bounce", reason="550 unknown user")).fallbacks == 1
+    wave.refresh_from_db()
+    assert (wave.status, wave.finished_at) == (Wave.Status.RUNNING, None)
+    assert Delivery.objects.get(fallback_for=email).status == S.PENDING
+    reopened = wave.actions.get(kind=WaveAction.Kind.REOPEN)
+    assert "1 customer's first notice failed after the wave completed" in reopened.reason
+    assert AuditEntry.objects.filter(action=Action.WAVE_REOPENED, data__fallbacks=1).count() == 1
+    # The same bounce again (a duplicate webhook) changes nothing.
+    assert ingest(sendgrid_event(email, "bounce", reason="550 unknown user")).fallbacks == 0
+    assert wave.actions.filter(kind=WaveAction.Kind.REOPEN).count() == 1
+
+
+def test_a_bounce_after_an_abort_sends_nothing_more(incident: Incident) -> None:
+    wave = make_wave(incident, plan=ChannelPlan.EMAIL_THEN_SMS, status=Wave.Status.ABORTED)
+    [email] = make_deliveries(wave, 1)
+    assert ingest(sendgrid_event(email, "bounce", reason="550 unknown user")).fallbacks == 0
+    wave.refresh_from_db()
+    assert wave.status == Wave.Status.ABORTED
+    assert not Delivery.objects.filter(fallback_for=email).exists()
 
 
 def test_too_many_hard_bounces_halt_the_wave(wave: Wave, settings: Any) -> None:

@@ -29,7 +29,12 @@ from breachcomms.delivery.sending import (
     mark_suppressed,
     release_stopped,
 )
-from breachcomms.delivery.services.waves import wave_check_auto_halt, wave_complete, wave_halt
+from breachcomms.delivery.services.waves import (
+    wave_check_auto_halt,
+    wave_complete,
+    wave_halt,
+    wave_reopen_for_fallbacks,
+)
 from breachcomms.notices.context import IncidentFacts
 
 logger = logging.getLogger(__name__)
@@ -263,15 +268,25 @@ def _cancel_pending(wave_id: int, *, now: datetime) -> None:
     )
 
 
+@transaction.atomic
 def delivery_fallback_create(*, delivery_ids: list[int], now: datetime | None = None) -> int:
-    """The other channel's row for deliveries that hard-failed (e.g. a bounce reported by a webhook)."""
+    """The other channel's row for deliveries that hard-failed (e.g. a bounce reported by a webhook).
+
+    Bounces arrive after the send, often after the wave completed: a completed wave is reopened (running
+    again) for its new rows. An aborted wave gets none. The wave is locked first, so its completion
+    (which locks it too) either comes before and is undone, or sees the new rows and waits for them."""
     now = now or timezone.now()
     created = 0
     by_wave: dict[int, list[int]] = {}
     for delivery_id, wave_id in Delivery.objects.filter(id__in=delivery_ids).values_list("id", "wave_id"):
         by_wave.setdefault(wave_id, []).append(delivery_id)
-    for wave in Wave.objects.filter(id__in=by_wave, status__in=[Wave.Status.RUNNING, Wave.Status.PAUSED]):
-        created += ledger.insert_fallbacks(wave=wave, failed_ids=by_wave[wave.id], due_at=now, now=now)
+    open_statuses = [Wave.Status.RUNNING, Wave.Status.PAUSED, Wave.Status.COMPLETED]
+    waves = Wave.objects.select_for_update().filter(id__in=by_wave, status__in=open_statuses).order_by("id")
+    for wave in waves:
+        inserted = ledger.insert_fallbacks(wave=wave, failed_ids=by_wave[wave.id], due_at=now, now=now)
+        if inserted and wave.status == Wave.Status.COMPLETED:
+            wave_reopen_for_fallbacks(wave=wave, created=inserted)
+        created += inserted
     return created
 
 

@@ -17,10 +17,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from breachcomms.audit.models import Action
 from breachcomms.audit.services import audit_record
+from breachcomms.core.numbers import grouped
 from breachcomms.delivery import ledger
 from breachcomms.delivery.audiences import validate_audience
 from breachcomms.delivery.conf import setting
@@ -66,6 +67,7 @@ _AUDITED = {
     WaveAction.Kind.ABORT: Action.WAVE_ABORTED,
     WaveAction.Kind.HALT: Action.WAVE_HALTED,
     WaveAction.Kind.COMPLETE: Action.WAVE_COMPLETED,
+    WaveAction.Kind.REOPEN: Action.WAVE_REOPENED,
 }
 
 
@@ -365,6 +367,20 @@ def wave_complete(*, wave_id: int, now: datetime | None = None) -> bool:
     wave.save(update_fields=["status", "finished_at"])
     _act(wave, WaveAction.Kind.COMPLETE)
     return True
+
+
+def wave_reopen_for_fallbacks(*, wave: Wave, created: int) -> None:
+    """A completed wave whose late hard bounces (or undelivered texts) created rows on the other channel
+    runs again until they are sent; call with the wave locked, in the transaction that created them."""
+    wave.status = Wave.Status.RUNNING
+    wave.finished_at = None
+    wave.save(update_fields=["status", "finished_at"])
+    reason = ngettext(
+        "%(count)s customer's first notice failed after the wave completed; it goes out on the other channel.",
+        "%(count)s customers' first notices failed after the wave completed; they go out on the other channel.",
+        created,
+    ) % {"count": grouped(created)}
+    _act(wave, WaveAction.Kind.REOPEN, reason=reason, fallbacks=created)
 
 
 def _latest_sends(wave: Wave) -> dict[str, int]:
