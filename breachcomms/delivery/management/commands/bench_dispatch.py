@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection
 
 from breachcomms.core.memory import PeakMemory
+from breachcomms.core.wal import WalMeter
 from breachcomms.delivery.bench import (
     approve_shipped,
     bench_users,
@@ -96,18 +97,6 @@ class Backends:
 
     def seconds(self) -> float:
         return sum(seconds - self.before.get(pid, 0.0) for pid, seconds in self.seen.items())
-
-
-def _wal_position() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
-        return str(cursor.fetchone()[0])
-
-
-def _wal_megabytes(since: str) -> float:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [since])
-        return float(cursor.fetchone()[0]) / MB
 
 
 class Command(BaseCommand):
@@ -253,7 +242,7 @@ class Command(BaseCommand):
         cpu_before = {name: _cpu(procs) for name, procs in groups.items()}
         machine_before = psutil.cpu_times()
         backends = Backends(str(connection.settings_dict["NAME"]))
-        wal_start = _wal_position()
+        wal_meter = WalMeter()
         broker_connection = app.connection_for_write(broker)
 
         def enqueue(token: str) -> None:
@@ -285,7 +274,7 @@ class Command(BaseCommand):
         )
         cpu["everything else on the machine (other users, other databases)"] = busy - sum(cpu.values())
         ours = backends.seconds()
-        wal = _wal_megabytes(wal_start)
+        wal = wal_meter.megabytes() or 0.0
         sent = Delivery.objects.filter(wave=wave, status="sent").count()
         self.stdout.write(
             f"SENT {sent:,} of {rows:,} {wave.channel_plan} in {elapsed:.1f} s = {sent / elapsed:,.0f} messages/s "

@@ -16,6 +16,7 @@ from django.db import connection
 from breachcomms.core.memory import PeakMemory
 from breachcomms.core.progress import TerminalProgress
 from breachcomms.core.timing import PhaseTimer
+from breachcomms.core.wal import WalMeter
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients import services
 from breachcomms.recipients.models import CustomerImport
@@ -71,6 +72,7 @@ class Command(BaseCommand):
         progress = TerminalProgress(label, unit="bytes")
         timer = PhaseTimer()
         cpu_before = _cpu_seconds()
+        wal = WalMeter()
         with PeakMemory() as memory:
             started = time.perf_counter()
             with path.open("rb") as stream:
@@ -92,6 +94,10 @@ class Command(BaseCommand):
             f"{database:.1f} s database backend = {main + workers + database:.1f} s "
             f"({1e6 * (main + workers + database) / max(1, result.rows_read):.0f} µs per row)"
         )
+        written = wal.megabytes()
+        if written is not None:
+            per_row = written * MB / max(1, result.rows_read) / 1024
+            self.stdout.write(f"{label} WAL written (all databases): {written:,.0f} MB = {per_row:,.2f} kB per row")
 
     def _segments(self, incident: Incident) -> None:
         started = time.perf_counter()

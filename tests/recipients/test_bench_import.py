@@ -1,0 +1,24 @@
+"""bench_import runs end to end on a small file and prints its figures."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from breachcomms.incidents.models import Incident
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_bench_import_prints_rate_cpu_wal_and_segments_and_leaves_nothing_behind() -> None:
+    out = io.StringIO()
+    call_command("bench_import", rows=400, processes=1, stdout=out)
+    text = out.getvalue()
+    assert "imported " in text
+    assert "import: 400 rows in " in text
+    assert "import CPU: " in text
+    assert "import WAL written (all databases): " in text  # the test database is PostgreSQL
+    assert "segments: " in text
+    assert not Incident.objects.exists()
