@@ -21,7 +21,7 @@ from django.db import connection
 from breachcomms.channels.base import ChannelError, PermanentError, TransientError
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.delivery.conf import seconds
-from breachcomms.delivery.dispatch import BATCH, DELIVERY, ids_of, release_batch, rows_sql
+from breachcomms.delivery.dispatch import BATCH, DELIVERY, ids_of, rows_sql
 from breachcomms.delivery.ledger import SUPPRESSION, opted_out_row_sql
 from breachcomms.delivery.models import DeliveryBatch, DeliveryStatus, Suppression, Wave
 from breachcomms.delivery.notice_lookup import NoticeCatalog
@@ -124,12 +124,6 @@ def claim_rows(claim_token: str, *, now: datetime, sent_at: datetime) -> Claimed
             [*params, claim_token, DeliveryStatus.PENDING],
         )
         return Claimed(flipped[0], flipped[1], _rows(cursor.fetchall()))
-
-
-def release_stopped(claim_token: str, *, now: datetime) -> int:
-    """A batch whose wave stopped before its task started: its rows go back to pending (paused) or are
-    cancelled (aborted)."""
-    return release_batch(claim_token, now=now)
 
 
 def _accounts(value: Any) -> tuple[str, ...]:

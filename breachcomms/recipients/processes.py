@@ -54,15 +54,12 @@ class _Child:
 
 
 class Processes(Generic[T, R]):
-    """``processes`` forked children, each running ``initializer(*initargs)`` once, then ``function``."""
+    """``processes`` forked children running ``function`` on what is submitted.
 
-    def __init__(
-        self,
-        processes: int,
-        function: Callable[[T], R],
-        initializer: Callable[..., None] | None = None,
-        initargs: tuple[Any, ...] = (),
-    ) -> None:
+    Forked, so ``function`` is never pickled: a closure or a ``partial`` carries what every call needs.
+    """
+
+    def __init__(self, processes: int, function: Callable[[T], R]) -> None:
         context = multiprocessing.get_context("fork")
         self._children: list[_Child] = []
         self._done: dict[int, tuple[R | None, BaseException | None]] = {}
@@ -78,7 +75,7 @@ class Processes(Generic[T, R]):
                     parent_ends += [tasks, results]
                     process = context.Process(
                         target=_serve,
-                        args=(function, initializer, initargs, child_tasks, child_results, parent_ends),
+                        args=(function, child_tasks, child_results, parent_ends),
                         daemon=True,
                     )
                     process.start()
@@ -155,8 +152,6 @@ class Ticket(Generic[R]):
 
 def _serve(
     function: Callable[[Any], Any],
-    initializer: Callable[..., None] | None,
-    initargs: tuple[Any, ...],
     tasks: Connection,
     results: Connection,
     parent_ends: list[Connection],
@@ -164,8 +159,6 @@ def _serve(
     """A child's life: read tasks and write results on threads of their own, so the work never waits."""
     for end in parent_ends:
         end.close()
-    if initializer is not None:
-        initializer(*initargs)
     inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     threading.Thread(target=_read_tasks, args=(tasks, inbox), daemon=True).start()

@@ -262,19 +262,6 @@ def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:
     return ChunkResult(payload, issues, read, rejected, warnings, outcome.clean, outcome.error, keys, several_refs)
 
 
-_worker_job: StagingJob | None = None
-
-
-def _init_worker(job: StagingJob) -> None:
-    global _worker_job  # noqa: PLW0603 - one job per worker process
-    _worker_job = job
-
-
-def _stage_in_worker(chunk: Chunk) -> ChunkResult:
-    assert _worker_job is not None
-    return stage_chunk(_worker_job, chunk)
-
-
 # --- the file, in order --------------------------------------------------------------------------
 
 
@@ -402,7 +389,7 @@ def stage_file(
         stream, file_format, normalizer, chunk_bytes or CHUNK_BYTES, direct
     )
     if processes > 1:
-        with Processes(processes, _stage_in_worker, initializer=_init_worker, initargs=(job,)) as pool:
+        with Processes(processes, partial(stage_chunk, job)) as pool:
             results = in_order(chunks, pool.submit, 3 * processes)
             _collect(results, counts, writer, on_chunk)
     else:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from functools import partial
 
 import pytest
 
@@ -15,16 +16,9 @@ from breachcomms.recipients import processes
 from breachcomms.recipients.processes import ProcessDied, Processes
 from tests.services import ROOT, wait_for
 
-_offset = 0
 
-
-def _set_offset(value: int) -> None:
-    global _offset  # noqa: PLW0603 - per-process state, as the import's job
-    _offset = value
-
-
-def _add_offset(value: int) -> int:
-    return value + _offset
+def _add_offset(value: int, offset: int = 0) -> int:
+    return value + offset
 
 
 def _big(size: int) -> bytes:
@@ -55,7 +49,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_each_ticket_gets_its_own_result_whatever_order_they_are_asked_in() -> None:
-    with Processes(2, _add_offset, initializer=_set_offset, initargs=(1000,)) as pool:
+    with Processes(2, partial(_add_offset, offset=1000)) as pool:
         tickets = [pool.submit(n) for n in range(50)]
         got = [ticket.get() for ticket in reversed(tickets)]
     assert got == [1000 + n for n in reversed(range(50))]

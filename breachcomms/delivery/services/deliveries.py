@@ -27,7 +27,6 @@ from breachcomms.delivery.sending import (
     Halt,
     claim_rows,
     mark_suppressed,
-    release_stopped,
 )
 from breachcomms.delivery.services.waves import (
     wave_check_auto_halt,
@@ -209,7 +208,8 @@ def delivery_send_batch(*, claim_token: str, now: datetime | None = None) -> Sen
     with timer("claim"):
         claimed = claim_rows(claim_token, now=now, sent_at=sent_at)
         if claimed is None:
-            release_stopped(claim_token, now=now)
+            # Its wave stopped before the task started: the rows go back to pending (paused) or are cancelled.
+            dispatch.release_batch(claim_token, now=now)
             return SendReport()
         batch, suppressed = _load_batch(claim_token, claimed, now=now, sent_at=sent_at, timer=timer)
     started = time.perf_counter()
