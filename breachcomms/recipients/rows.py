@@ -16,7 +16,6 @@ from breachcomms.incidents.categories import category_for
 from breachcomms.recipients.contacts import (
     ALL_TIME_ZONES,
     InvalidValue,
-    Phone,
     locale_for_country,
     normalize_country,
     normalize_email,
@@ -217,13 +216,30 @@ def _exposures(value: Any) -> tuple[int, tuple[str, ...]]:
     return flags, tuple(unknown)
 
 
+@dataclass(frozen=True)
+class _Place:
+    """What a row's country, locale, time zone and subdivision columns decide.
+
+    Rows repeat a few hundred combinations of these four columns, so each combination is
+    decided once (``RowNormalizer._place``) and the warnings it gives are kept without a line.
+    """
+
+    country: str
+    locale: str
+    language: str
+    zone: str  # the file's own time zone if valid, else ""
+    default_zone: str  # when neither the file nor the phone says: the country's main zone, else UTC
+    subdivision: str
+    country_warning: tuple[str, str, str] | None  # (field, message, value)
+    warnings: tuple[tuple[str, str, str], ...]  # locale, time zone, subdivision, in that order
+
+
 class RowNormalizer:
     """Validates and normalizes rows of one import."""
 
     def __init__(self, default_locale: str) -> None:
         self.default_locale = default_locale
-        self._countries: dict[str, tuple[str, str]] = {}
-        self._locales: dict[str, tuple[str, str]] = {}
+        self._places: dict[tuple[Any, ...], _Place] = {}
         self._defaults: dict[str, tuple[str, str]] = {}  # country → (locale, time zone)
         self._exposures: dict[str, tuple[int, tuple[str, ...]]] = {}
 
@@ -242,23 +258,60 @@ class RowNormalizer:
             hit = _bounded(self._defaults)[country] = (locale, time_zone_for_country(country) or "UTC")
         return hit
 
+    def _place(self, key: tuple[Any, ...]) -> _Place:
+        """The _Place of (country, locale, time zone, subdivision, the phone's region) as read."""
+        try:
+            return self._places[key]
+        except KeyError:
+            place = _bounded(self._places)[key] = self._decide_place(*key)
+            return place
+        except TypeError:  # a JSON list or object as a value: not a key, and rare
+            return self._decide_place(*key)
+
+    def _decide_place(self, raw_country: Any, raw_locale: Any, raw_zone: Any, raw_sub: Any, region: str) -> _Place:
+        country, country_warning = "", None
+        raw_country = _text(raw_country)
+        if raw_country:
+            country, problem = _country(raw_country)
+            if problem:
+                country_warning = ("country", problem, _excerpt(raw_country))
+        country = country or region
+        warnings: list[tuple[str, str, str]] = []
+        locale, raw_locale = "", _text(raw_locale)
+        if raw_locale:
+            locale, problem = _locale(raw_locale)
+            if problem:
+                warnings.append(("locale", problem, _excerpt(raw_locale)))
+        locale = locale or self._country_defaults(country)[0]
+        zone, raw_zone = "", _text(raw_zone)
+        if raw_zone in ALL_TIME_ZONES:
+            zone = raw_zone
+        elif raw_zone:
+            message = "time zone dropped: not an IANA time zone such as Europe/Stockholm"
+            warnings.append(("time_zone", message, _excerpt(raw_zone)))
+        default_zone = self._country_defaults(country)[1] if country else "UTC"
+        subdivision = _text(raw_sub).upper()
+        if subdivision and country and not subdivision.startswith(f"{country}-"):
+            subdivision = f"{country}-{subdivision}"
+        if len(subdivision) > 6:
+            message = "subdivision dropped: not an ISO 3166-2 code such as US-CA"
+            warnings.append(("subdivision", message, _excerpt(subdivision)))
+            subdivision = ""
+        language = locale.split("-", 1)[0]
+        return _Place(country, locale, language, zone, default_zone, subdivision, country_warning, tuple(warnings))
+
     def normalize(self, line: int, raw: tuple[Any, ...], attributes: Any) -> tuple[Staged | None, list[Issue]]:
         """The staged values of one row (None if rejected) and its issues; ``raw`` in RAW_FIELDS order."""
         (name, first_name, last_name, raw_email, raw_phone, raw_country) = raw[:6]
         (raw_sub, raw_locale, raw_zone, refs, accounts, exposures) = raw[6:]
         issues: list[Issue] = []
-        country, problem = "", ""
-        raw_country = _text(raw_country)
-        if raw_country:
-            hit = self._countries.get(raw_country)
-            if hit is None:
-                hit = _bounded(self._countries)[raw_country] = _country(raw_country)
-            country, problem = hit
-            if problem:
-                issues.append(Issue(line, "warning", "country", problem, _excerpt(raw_country)))
+        place = self._place((raw_country, raw_locale, raw_zone, raw_sub, ""))
+        if place.country_warning is not None:
+            issues.append(Issue(line, "warning", *place.country_warning))
 
         email, email_error = "", ""
-        raw_email = _text(raw_email)
+        # _text, inline for the common case: this runs for every row.
+        raw_email = " ".join(raw_email.split()) if raw_email.__class__ is str else _text(raw_email)
         if raw_email:
             try:
                 email = normalize_email(raw_email)
@@ -266,16 +319,16 @@ class RowNormalizer:
                 email_error = f"email {raw_email!r} is invalid: {exc}"
 
         phone, parsed, phone_error = "", None, ""
-        raw_phone = _text(raw_phone)
+        raw_phone = " ".join(raw_phone.split()) if raw_phone.__class__ is str else _text(raw_phone)
         if raw_phone:
             try:
-                parsed = normalize_phone(raw_phone, country)
+                parsed = normalize_phone(raw_phone, place.country)
             except InvalidValue as exc:
                 phone_error = f"phone {raw_phone!r} is invalid: {exc}"
             else:
                 phone = parsed.e164
-                if not country:
-                    country = parsed.region
+                if not place.country and parsed.region:
+                    place = self._place((raw_country, raw_locale, raw_zone, raw_sub, parsed.region))
 
         if not email and not phone:
             return None, [_no_contact(line, raw_email, email_error, raw_phone, phone_error)]
@@ -285,10 +338,11 @@ class RowNormalizer:
         if phone_error:
             message = phone_error + "; the row is kept with its email"
             issues.append(Issue(line, "warning", "phone", message, _excerpt(raw_phone)))
-
-        locale = self._locale(line, _text(raw_locale), issues) or self._country_defaults(country)[0]
-        time_zone = self._time_zone(line, _text(raw_zone), issues, parsed, country)
-        subdivision = self._subdivision(line, _text(raw_sub).upper(), country, issues)
+        for warning in place.warnings:
+            issues.append(Issue(line, "warning", *warning))
+        time_zone = place.zone
+        if not time_zone:
+            time_zone = (parsed.time_zone if parsed is not None else None) or place.default_zone
 
         if exposures.__class__ is str:
             hit_flags = self._exposures.get(exposures)
@@ -300,18 +354,19 @@ class RowNormalizer:
         for value in unknown:
             issues.append(Issue(line, "warning", "exposures", "unknown data category ignored", _excerpt(value)))
 
-        name = _text(name) or " ".join(p for p in (_text(first_name), _text(last_name)) if p)
+        name = " ".join(name.split()) if name.__class__ is str else _text(name)
+        if not name:
+            name = " ".join(p for p in (_text(first_name), _text(last_name)) if p)
         kept = {k: t for k, v in attributes.items() if (t := _text(v))} if attributes else {}
-        language = locale.split("-", 1)[0]
         staged = (
             line,
             name[:200],
             email,
             phone,
-            country,
-            subdivision,
-            locale,
-            language,
+            place.country,
+            place.subdivision,
+            place.locale,
+            place.language,
             time_zone,
             _as_list(refs),
             _as_list(accounts),
@@ -319,37 +374,6 @@ class RowNormalizer:
             kept,
         )
         return staged, issues
-
-    def _locale(self, line: int, raw: str, issues: list[Issue]) -> str:
-        if not raw:
-            return ""
-        hit = self._locales.get(raw)
-        if hit is None:
-            hit = _bounded(self._locales)[raw] = _locale(raw)
-        if hit[1]:
-            issues.append(Issue(line, "warning", "locale", hit[1], _excerpt(raw)))
-        return hit[0]
-
-    def _time_zone(self, line: int, raw: str, issues: list[Issue], phone: Phone | None, country: str) -> str:
-        if raw:
-            if raw in ALL_TIME_ZONES:
-                return raw
-            message = "time zone dropped: not an IANA time zone such as Europe/Stockholm"
-            issues.append(Issue(line, "warning", "time_zone", message, _excerpt(raw)))
-        zone = phone.time_zone if phone is not None else None
-        if zone:
-            return zone
-        return self._country_defaults(country)[1] if country else "UTC"
-
-    @staticmethod
-    def _subdivision(line: int, subdivision: str, country: str, issues: list[Issue]) -> str:
-        if subdivision and country and not subdivision.startswith(f"{country}-"):
-            subdivision = f"{country}-{subdivision}"
-        if len(subdivision) > 6:
-            message = "subdivision dropped: not an ISO 3166-2 code such as US-CA"
-            issues.append(Issue(line, "warning", "subdivision", message, _excerpt(subdivision)))
-            return ""
-        return subdivision
 
 
 def _no_contact(line: int, raw_email: str, email_error: str, raw_phone: str, phone_error: str) -> Issue:
