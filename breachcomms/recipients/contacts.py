@@ -102,19 +102,21 @@ def normalize_phone(raw: str, region: str | None) -> Phone:
     ``region`` (the customer's country) reads national formats such as ``070-123 45 67``.
     """
     value = raw.strip()
-    parts = parse_international(value) if value.startswith("+") else None
-    if parts is None and region and not value.startswith("+"):
-        parts = parse_national(value, region)
+    international = value.startswith("+")
+    parts = parse_international(value) if international else (parse_national(value, region) if region else None)
     if parts is None:
         number = _parse_phone(value, region)
         parts = (number.country_code or 0, phonenumbers.national_significant_number(number))
     country_code, nsn = parts
     kind, number_region = classify(country_code, nsn)
-    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
-        where = f" for {region}" if region and not value.startswith("+") else ""
+    if kind == _UNKNOWN:
+        where = f" for {region}" if region and not international else ""
         raise InvalidValue(f"not a valid phone number{where}")
     region_code = number_region if number_region and number_region != REGION_CODE_FOR_NON_GEO_ENTITY else ""
     return Phone(f"+{country_code}{nsn}", country_code, nsn, kind, region_code)
+
+
+_UNKNOWN = phonenumbers.PhoneNumberType.UNKNOWN
 
 
 # --- country, locale, time zone ------------------------------------------------------------------

@@ -41,7 +41,16 @@ _SPECIAL_TYPES = (
 # slashes and parentheses, at least three digits (fewer take the library's short-number rules).
 NATIONAL_SHAPE = re.compile(r"\(?[0-9][0-9 ().\-/]*")
 INTERNATIONAL_SHAPE = re.compile(r"\+[0-9 ().\-/]*")
-_PUNCTUATION = str.maketrans("", "", " ().-/")
+
+
+def _digits(text: str) -> str:
+    """``text`` (of NATIONAL_SHAPE or INTERNATIONAL_SHAPE, so ASCII) without its punctuation.
+
+    Chained replaces: str.translate with a table costs several times more on numbers this short.
+    """
+    if text.isdigit():
+        return text
+    return text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "").replace(".", "").replace("/", "")
 
 
 class _Desc:
@@ -164,6 +173,24 @@ def _plan_for_non_geo(country_code: int) -> _Plan | None:
         return plan
 
 
+_REGIONS: dict[int, tuple[tuple[str, _Plan | None], ...] | None] = {}
+
+
+def _region_plans(country_code: int) -> tuple[tuple[str, _Plan | None], ...] | None:
+    """The regions sharing a country code, each with its plan (the plans only where there are several)."""
+    try:
+        return _REGIONS[country_code]
+    except KeyError:
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+        found: tuple[tuple[str, _Plan | None], ...] | None = None
+        if regions is not None and len(regions) == 1:
+            found = ((regions[0], None),)
+        elif regions is not None:
+            found = tuple((region, plan_for_region(region.upper())) for region in regions)
+        _REGIONS[country_code] = found
+        return found
+
+
 def region_for(country_code: int, nsn: str) -> str | None:
     """region_code_for_number."""
     return _region_and_type(country_code, nsn)[0]
@@ -171,13 +198,12 @@ def region_for(country_code: int, nsn: str) -> str | None:
 
 def _region_and_type(country_code: int, nsn: str) -> tuple[str | None, int | None]:
     """region_code_for_number, and the number's type when finding the region computed it."""
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    regions = _region_plans(country_code)
     if regions is None:
         return None, None
     if len(regions) == 1:
-        return regions[0], None
-    for region in regions:
-        plan = plan_for_region(region.upper())
+        return regions[0][0], None
+    for region, plan in regions:
         if plan is None:
             continue
         if plan.leading_digits is not None:
@@ -227,7 +253,7 @@ def parse_national(value: str, region: str) -> tuple[int, str] | None:
     """
     if len(value) > _MAX_INPUT or not NATIONAL_SHAPE.fullmatch(value):
         return None
-    digits = value.translate(_PUNCTUATION)
+    digits = _digits(value)
     plan = plan_for_region(region)
     if len(digits) < 3 or plan is None or plan.international_prefix.match(digits):
         return None
@@ -247,12 +273,12 @@ def parse_international(value: str) -> tuple[int, str] | None:
     """(country code, NSN) as ``phonenumbers.parse(value, None)`` gives them for "+…", or None."""
     if len(value) > _MAX_INPUT or not INTERNATIONAL_SHAPE.fullmatch(value):
         return None
-    digits = value[1:].translate(_PUNCTUATION)
+    digits = _digits(value[1:])
     if len(digits) < 3 or digits[0] == "0":
         return None
     for size in (1, 2, 3):
-        country_code = int(digits[:size])
-        if country_code in COUNTRY_CODE_TO_REGION_CODE:
+        country_code = _COUNTRY_CODES.get(digits[:size])
+        if country_code is not None:
             plan = _plan_for_country_code(country_code)
             return _significant(digits[size:], plan) if plan is not None else None
     return None
@@ -272,12 +298,21 @@ def _significant(number: str, plan: _Plan) -> tuple[int, str] | None:
     return plan.country_code, number
 
 
+_COUNTRY_CODES = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}  # "46" → 46
+_MAIN_PLANS: dict[int, _Plan | None] = {}
+
+
 def _plan_for_country_code(country_code: int) -> _Plan | None:
     """The metadata parse uses for a number with this country code: its main region's."""
-    region = region_code_for_country_code(country_code)
-    if region == REGION_CODE_FOR_NON_GEO_ENTITY:
-        return _plan_for_non_geo(country_code)
-    return plan_for_region(region)
+    try:
+        return _MAIN_PLANS[country_code]
+    except KeyError:
+        region = region_code_for_country_code(country_code)
+        if region == REGION_CODE_FOR_NON_GEO_ENTITY:
+            plan = _MAIN_PLANS[country_code] = _plan_for_non_geo(country_code)
+        else:
+            plan = _MAIN_PLANS[country_code] = plan_for_region(region)
+        return plan
 
 
 @lru_cache(maxsize=512)
@@ -290,11 +325,28 @@ def _country_level_zones(country_code: int) -> tuple[str, ...]:
     return (phone_timezone.UNKNOWN_TIMEZONE,)
 
 
+_ZONE_PREFIXES: dict[int, tuple[frozenset[int], tuple[int, ...]]] = {}
+
+
+def _zone_prefixes(country_code: int) -> tuple[frozenset[int], tuple[int, ...]]:
+    """The number types that are geographical for this country code, and the lengths (longest first)
+    of the time zone data's prefixes a number with this country code can start with."""
+    try:
+        return _ZONE_PREFIXES[country_code]
+    except KeyError:
+        code = str(country_code)
+        kinds = frozenset(kind for kind in range(UNKNOWN + 1) if is_number_type_geographical(kind, country_code))
+        sizes = {len(key) for key in TIMEZONE_DATA if key.startswith(code) or code.startswith(key)}
+        found = _ZONE_PREFIXES[country_code] = (kinds, tuple(sorted(sizes, reverse=True)))
+        return found
+
+
 def time_zones(e164: str, country_code: int, number_type: int) -> tuple[str, ...]:
     """phonenumbers.timezone.time_zones_for_number for a valid number."""
-    if not is_number_type_geographical(number_type, country_code):
+    geographical, sizes = _zone_prefixes(country_code)
+    if number_type not in geographical:
         return _country_level_zones(country_code)
-    for size in range(TIMEZONE_LONGEST_PREFIX, 0, -1):
+    for size in sizes:
         zones = TIMEZONE_DATA.get(e164[1 : 1 + size])
         if zones is not None:
             return tuple(zones)

@@ -18,7 +18,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import IO, Any, Protocol
 
 from django.db import connection
@@ -131,6 +131,12 @@ class StagingJob:
     copy_text: bool  # PostgreSQL COPY text; else row tuples
     direct: DirectLoad | None = None
 
+    @cached_property
+    def direct_lines(self) -> DirectLines:
+        """The direct load's line formatter, made in the worker on its first chunk."""
+        assert self.direct is not None
+        return DirectLines(self.direct)
+
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _JSON_SPECIAL = re.compile(r'["\\\x00-\x1f]')
@@ -190,34 +196,33 @@ def copy_line(staged: Staged) -> str:
     )
 
 
-def direct_copy_line(staged: Staged, load: DirectLoad) -> str:
-    """One line of COPY text for the customer table in DIRECT_COLUMNS order (without its newline)."""
-    line, name, email, phone, country, subdivision, locale, language, zone, refs, accounts, flags, attributes = staged
-    tier, basis = load.rules.classify(flags)
-    return _copy_text(
-        "\x00".join(
-            (
-                str(load.base + line),
-                str(load.incident_id),
-                name,
-                email,
-                phone,
-                country,
-                subdivision,
-                locale,
-                language,
-                zone,
-                _json_list(refs),
-                _json_list(accounts),
-                str(flags),
-                tier,
-                str(basis),
-                _json_dict(attributes),
-                load.stamp,
-                load.stamp,
-            )
+class DirectLines:
+    """COPY text lines (without their newline) for the customer table, in DIRECT_COLUMNS order.
+
+    One per worker and load: what every line of the load shares is formatted once, and the risk
+    tier of each distinct set of exposures is decided once.
+    """
+
+    def __init__(self, load: DirectLoad) -> None:
+        self.base = load.base
+        self.rules = load.rules
+        self.incident = str(load.incident_id)
+        self.stamps = f"{load.stamp}\x00{load.stamp}"
+        self._risk: dict[int, str] = {}  # exposure flags → "flags NUL tier NUL basis"
+
+    def __call__(self, staged: Staged) -> str:
+        line, name, email, phone, country, subdivision, locale, language, zone, refs, accounts, flags, attrs = staged
+        risk = self._risk.get(flags)
+        if risk is None:
+            if len(self._risk) >= 4096:
+                self._risk.clear()
+            tier, basis = self.rules.classify(flags)
+            risk = self._risk[flags] = f"{flags}\x00{tier!s}\x00{basis}"
+        return _copy_text(
+            f"{self.base + line}\x00{self.incident}\x00{name}\x00{email}\x00{phone}\x00{country}\x00"
+            f"{subdivision}\x00{locale}\x00{language}\x00{zone}\x00{_json_list(refs)}\x00{_json_list(accounts)}\x00"
+            f"{risk}\x00{_json_dict(attrs)}\x00{self.stamps}"
         )
-    )
 
 
 def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:
@@ -233,7 +238,7 @@ def stage_chunk(job: StagingJob, chunk: Chunk) -> ChunkResult:
     output: Callable[[Staged], Any] = copy_line if job.copy_text else staged_tuple
     keys, several_refs = None, []
     if job.direct is not None:
-        output = partial(direct_copy_line, load=job.direct)
+        output = job.direct_lines
         keys = array("q")
     for line, raw, attributes, error in records:
         read += 1
