@@ -324,7 +324,7 @@ def direct_load_begin(incident_id: int, rules: RiskRules) -> DirectLoad | None:
     if incident_has_customers(incident_id):
         return None
     base = int(_scalar(f"SELECT nextval(pg_get_serial_sequence('{CUSTOMER}', 'id'))"))
-    return DirectLoad(incident_id=incident_id, base=base, rules=rules, stamp=timezone.now().isoformat())
+    return DirectLoad(incident_id=incident_id, base=base, rules=rules)
 
 
 def _create_direct_view(load: DirectLoad) -> None:
@@ -346,10 +346,12 @@ def _merge_direct(load: DirectLoad, staged_rows: int, timer: PhaseTimer, notes: 
         _execute(f"SELECT setval(pg_get_serial_sequence('{CUSTOMER}', 'id'), %s)", [last])
     with timer("single-row customers"):
         record_single_row_references(load.incident_id, base, notes.several_refs if notes is not None else None)
-    with timer("merge groups"):
+    with timer("touched rows"):
         collect_touched(base)
+    with timer("remove grouped rows"):
         # The rows of a group were loaded as customers of their own: the group's customer replaces them.
         removed = _execute(f"DELETE FROM {CUSTOMER} WHERE id IN (SELECT {int(base)} + line FROM {LINKED})")  # noqa: S608
+    with timer("merge groups"):
         created = staged_rows - removed + merge_groups(load.incident_id, load.rules)
     return created
 

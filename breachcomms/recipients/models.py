@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -43,13 +44,20 @@ class Customer(models.Model):
         _("risk basis"), default=0, help_text=_("The exposed categories that decided the tier.")
     )
     attributes = models.JSONField(_("other attributes"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The database's own default as well: a first import's COPY leaves both out (parsing a
+    # timestamp per row cost PostgreSQL about a second per million rows).
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_default=Now())
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["incident", "country", "language", "risk_tier"], name="customer_segment_idx")]
+        indexes = [
+            # Segment counts read it alone (an index-only scan); the loose scan for an incident's
+            # countries skips along it. Language and tier are carried, not sorted on: as key columns
+            # they cost a million-row import about a second more of index upkeep.
+            models.Index(fields=["incident", "country"], include=["language", "risk_tier"], name="customer_segment_idx")
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email or self.phone

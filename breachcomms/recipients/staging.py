@@ -63,9 +63,7 @@ DIRECT_COLUMNS = (
     "risk_tier",
     "risk_basis_flags",
     "attributes",
-    "created_at",
-    "updated_at",
-)
+)  # created_at and updated_at: the database's default (the COPY's time)
 IssueRow = tuple[int, str, str, str, str]
 
 
@@ -119,7 +117,6 @@ class DirectLoad:
     incident_id: int
     base: int
     rules: RiskRules
-    stamp: str  # created_at and updated_at, ISO 8601 with its offset
 
 
 @dataclass(frozen=True)
@@ -207,7 +204,6 @@ class DirectLines:
         self.base = load.base
         self.rules = load.rules
         self.incident = str(load.incident_id)
-        self.stamps = f"{load.stamp}\x00{load.stamp}"
         self._risk: dict[int, str] = {}  # exposure flags → "flags NUL tier NUL basis"
 
     def __call__(self, staged: Staged) -> str:
@@ -221,7 +217,7 @@ class DirectLines:
         return _copy_text(
             f"{self.base + line}\x00{self.incident}\x00{name}\x00{email}\x00{phone}\x00{country}\x00"
             f"{subdivision}\x00{locale}\x00{language}\x00{zone}\x00{_json_list(refs)}\x00{_json_list(accounts)}\x00"
-            f"{risk}\x00{_json_dict(attrs)}\x00{self.stamps}"
+            f"{risk}\x00{_json_dict(attrs)}"
         )
 
 
