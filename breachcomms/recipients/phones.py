@@ -95,11 +95,10 @@ class _Plan:
         self._by_length: dict[int, re.Pattern[str] | None] = {}
 
     def number_type(self, nsn: str) -> int:
-        """_number_type_helper, with one regex call for the ordered type tests of nsn's length."""
-        if not self.general.matches(nsn):
-            return UNKNOWN
-        matcher = self._by_length.get(len(nsn))
-        if matcher is None:
+        """_number_type_helper, with one regex call for the general test and the ordered type tests."""
+        try:
+            matcher = self._by_length[len(nsn)]
+        except KeyError:
             matcher = self._by_length[len(nsn)] = self._matcher(len(nsn))
         if matcher is None:
             return UNKNOWN
@@ -114,7 +113,11 @@ class _Plan:
         return kind
 
     def _matcher(self, length: int) -> re.Pattern[str] | None:
-        """One pattern whose first matching alternative is the type number_type would pick."""
+        """One pattern for numbers of ``length`` digits: it matches where the general description
+        does (a lookahead) and its first matching alternative is the type number_type would pick."""
+        general = self.general
+        if general.pattern is None or (general.lengths and length not in general.lengths):
+            return None
         candidates = [*self.special, (PhoneNumberType.FIXED_LINE, self.fixed_line)]
         if not self.same_mobile_and_fixed_line:
             candidates.append((PhoneNumberType.MOBILE, self.mobile))
@@ -123,7 +126,9 @@ class _Plan:
             for kind, desc in candidates
             if desc.pattern is not None and (not desc.lengths or length in desc.lengths)
         ]
-        return re.compile("|".join(alternatives)) if alternatives else None
+        if not alternatives:
+            return None
+        return re.compile(f"(?=(?:{general.pattern.pattern})\\Z)(?:{'|'.join(alternatives)})")
 
 
 _TYPE_GROUPS = {
@@ -240,9 +245,12 @@ def _strip_national_prefix(number: str, plan: _Plan) -> str | None:
     groups = match.groups()
     if plan.transform_rule and (not groups or groups[-1] is not None):
         return None
-    if plan.general.matches_pattern(number) and not plan.general.matches_pattern(number[match.end() :]):
-        return number
-    return number[match.end() :]
+    # The library keeps the prefix when the number fits the general pattern and would not without
+    # it; the stripped number is tested first, as nearly every one fits.
+    stripped = number[match.end() :]
+    if plan.general.matches_pattern(stripped) or not plan.general.matches_pattern(number):
+        return stripped
+    return number
 
 
 def parse_national(value: str, region: str) -> tuple[int, str] | None:
