@@ -302,8 +302,20 @@ class RowNormalizer:
 
     def normalize(self, line: int, raw: tuple[Any, ...], attributes: Any) -> tuple[Staged | None, list[Issue]]:
         """The staged values of one row (None if rejected) and its issues; ``raw`` in RAW_FIELDS order."""
-        (name, first_name, last_name, raw_email, raw_phone, raw_country) = raw[:6]
-        (raw_sub, raw_locale, raw_zone, refs, accounts, exposures) = raw[6:]
+        (
+            name,
+            first_name,
+            last_name,
+            raw_email,
+            raw_phone,
+            raw_country,
+            raw_sub,
+            raw_locale,
+            raw_zone,
+            refs,
+            accounts,
+            exposures,
+        ) = raw
         issues: list[Issue] = []
         place = self._place((raw_country, raw_locale, raw_zone, raw_sub, ""))
         if place.country_warning is not None:
