@@ -84,7 +84,9 @@ def segment_list(*, incident: Incident) -> list[Segment]:
     rows = (
         Customer.objects.filter(incident=incident)
         .values_list("country", "language", "risk_tier")
-        .annotate(customers=Count("id"))
+        # COUNT(*), not COUNT(id): the segment index carries every column this reads, so PostgreSQL
+        # can count from the index alone (id is not in it).
+        .annotate(customers=Count("*"))
         .order_by()
     )
     segments = [Segment(country, language, tier, n) for country, language, tier, n in rows]
