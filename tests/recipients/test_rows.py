@@ -22,19 +22,34 @@ def test_text_collapses_whitespace_like_the_regex_it_replaced(value: str) -> Non
     assert _text(value) == re.sub(r"\s+", " ", value).strip()
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=2000, deadline=None)
 @given(st.lists(st.text(max_size=8), max_size=4))
 def test_json_lists_are_what_json_dumps_writes(items: list[str]) -> None:
+    assert _json_list(items) == json.dumps(items, ensure_ascii=False)
     assert json.loads(_json_list(items)) == items
 
 
 def test_copy_lines_escape_what_copy_text_format_treats_specially() -> None:
-    staged = (7, "A\\B", "a@example.com", "", "SE", "", "sv", "sv", "Europe/Stockholm", ["r\t1"], [], 3, {"k": "x\ny"})
+    staged = (
+        7,
+        "A\\B\r",
+        "a@example.com",
+        "",
+        "SE",
+        "",
+        "sv",
+        "sv",
+        "Europe/Stockholm",
+        ["r\t1"],
+        [],
+        3,
+        {"k": "x\ny\r"},
+    )
     fields = copy_line(staged).split("\t")  # type: ignore[arg-type]
     assert len(fields) == 13
-    assert fields[1] == "A\\\\B"
+    assert fields[1] == "A\\\\B\\r"
     assert fields[9] == '["r\\\\t1"]'  # JSON escapes the tab, COPY escapes JSON's backslash
-    assert fields[12] == '{"k": "x\\\\ny"}'
+    assert fields[12] == '{"k": "x\\\\ny\\\\r"}'
 
 
 def test_the_normalizer_forgets_what_it_remembered_once_its_caches_are_full(monkeypatch: pytest.MonkeyPatch) -> None:
