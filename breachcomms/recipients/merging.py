@@ -332,7 +332,7 @@ def _create_direct_view(load: DirectLoad) -> None:
     columns = ", ".join(f"{name}" for name in MERGE_FIELDS)
     _execute(
         f"""CREATE TEMPORARY VIEW {STAGING} AS
-        SELECT CAST(id - {int(load.base)} AS integer) AS line, {columns}, lower(email) AS email_key
+        SELECT CAST(id - {int(load.base)} AS integer) AS line, {columns}, lower(email) AS email_key, id AS row_id
         FROM {CUSTOMER} WHERE incident_id = {int(load.incident_id)} AND id > {int(load.base)}"""  # noqa: S608
     )
 
@@ -347,7 +347,7 @@ def _merge_direct(load: DirectLoad, staged_rows: int, timer: PhaseTimer, notes: 
     with timer("single-row customers"):
         record_single_row_references(load.incident_id, base, notes.several_refs if notes is not None else None)
     with timer("touched rows"):
-        collect_touched(base)
+        collect_touched(base, direct=True)
     with timer("remove grouped rows"):
         # The rows of a group were loaded as customers of their own: the group's customer replaces them.
         removed = _execute(f"DELETE FROM {CUSTOMER} WHERE id IN (SELECT {int(base)} + line FROM {LINKED})")  # noqa: S608
@@ -372,8 +372,13 @@ def _unchanged_sql() -> str:
              WHERE k.incident_id = c.incident_id AND k.kind = 'phone' AND k.value = r.phone))"""  # noqa: S608
 
 
-def collect_touched(base: int) -> None:
-    """The linked rows that change something, with their customer (existing or base + cluster)."""
+def collect_touched(base: int, *, direct: bool = False) -> None:
+    """The linked rows that change something, with their customer (existing or base + cluster).
+
+    After a direct load the rows are read by their customer's id: the view's line (id - base) is
+    served by no index, and joining on it read every customer of the incident.
+    """
+    join = f"r.row_id = {int(base)} + l.line" if direct else "r.line = l.line"
     skip = ""
     if _postgres():
         skip = f"""AND NOT (l.customer_id IS NOT NULL AND l.cluster_rows = 1
@@ -384,7 +389,7 @@ def collect_touched(base: int) -> None:
         f"""CREATE TEMPORARY TABLE {TOUCHED} AS
         SELECT l.line AS line, COALESCE(l.customer_id, {int(base)} + l.cluster) AS customer_id,
                CASE WHEN l.customer_id IS NULL THEN 1 ELSE 0 END AS new, {values}
-        FROM {LINKED} l JOIN {STAGING} r ON r.line = l.line WHERE 1 = 1 {skip}"""  # noqa: S608
+        FROM {LINKED} l JOIN {STAGING} r ON {join} WHERE 1 = 1 {skip}"""  # noqa: S608
     )
     _analyze(TOUCHED)
 
