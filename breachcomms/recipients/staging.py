@@ -359,7 +359,7 @@ class _StagingWriter:
         self.issues.clear()
 
 
-def _job_and_chunks(
+def job_and_chunks(
     stream: IO[bytes], file_format: str, normalizer: RowNormalizer, chunk_bytes: int, direct: DirectLoad | None
 ) -> tuple[StagingJob, Iterator[Chunk], int]:
     """The job for the workers, the file's chunks, and the bytes read for the header."""
@@ -394,9 +394,7 @@ def stage_file(
     """
     counts = StagingCounts(notes=LoadNotes() if direct is not None else None)
     writer = _StagingWriter(customer_import_id, direct=direct is not None)
-    job, chunks, counts.bytes_read = _job_and_chunks(
-        stream, file_format, normalizer, chunk_bytes or CHUNK_BYTES, direct
-    )
+    job, chunks, counts.bytes_read = job_and_chunks(stream, file_format, normalizer, chunk_bytes or CHUNK_BYTES, direct)
     if processes > 1:
         with Processes(processes, partial(stage_chunk, job)) as pool:
             results = in_order(chunks, pool.submit, 3 * processes)

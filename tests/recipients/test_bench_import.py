@@ -22,3 +22,11 @@ def test_bench_import_prints_rate_cpu_wal_and_segments_and_leaves_nothing_behind
     assert "import WAL written (all databases): " in text  # the test database is PostgreSQL
     assert "segments: " in text
     assert not Incident.objects.exists()
+
+
+def test_bench_import_can_time_validation_alone_without_touching_the_database() -> None:
+    out = io.StringIO()
+    call_command("bench_import", rows=400, validation_only=True, stdout=out)
+    assert "validation: 400 rows, best of 3: " in out.getvalue()
+    assert "µs per row in one process" in out.getvalue()
+    assert not Incident.objects.exists()

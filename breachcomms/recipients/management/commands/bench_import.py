@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,14 @@ from breachcomms.core.progress import TerminalProgress
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.core.wal import WalMeter
 from breachcomms.incidents.models import Incident
+from breachcomms.incidents.risk import DEFAULT_RISK_RULES, RiskRules
 from breachcomms.recipients import services
+from breachcomms.recipients.chunks import CHUNK_BYTES
 from breachcomms.recipients.models import CustomerImport
+from breachcomms.recipients.rows import RowNormalizer
 from breachcomms.recipients.selectors import segment_list
 from breachcomms.recipients.services import customer_import_create, customer_import_run
+from breachcomms.recipients.staging import DirectLoad, job_and_chunks, stage_chunk
 from breachcomms.recipients.synthetic import write_customers_csv
 
 MB = 1024 * 1024
@@ -39,6 +44,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--staged", action="store_true", help="stage the first import too instead of loading it directly"
         )
+        parser.add_argument(
+            "--validation-only",
+            action="store_true",
+            help="only time reading and validating the file in this process, without a database (best of three)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows: int = options["rows"]
@@ -47,6 +57,9 @@ class Command(BaseCommand):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "customers.csv"
             self._generate(path, rows, options["seed"])
+            if options["validation_only"]:
+                self._validation(path)
+                return
             incident = Incident.objects.create(title=f"bench_import {rows:,} rows", default_locale="en")
             try:
                 self._import(incident, path, options["processes"], "import")
@@ -66,6 +79,24 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         size = path.stat().st_size
         self.stdout.write(f"generated {rows:,} rows ({size / MB:.0f} MB) in {elapsed:.1f} s")
+
+    def _validation(self, path: Path, repeats: int = 3) -> None:
+        """CPU per row of reading, validating and formatting a first import's COPY lines, in one
+        process: steady enough to compare two commits, which the whole import's noise is not."""
+        load = DirectLoad(incident_id=1, base=0, rules=RiskRules.from_json(DEFAULT_RISK_RULES))
+        best, rows = float("inf"), 0
+        for _ in range(repeats):
+            with path.open("rb") as stream:
+                job, chunks, _ = job_and_chunks(stream, "csv", RowNormalizer("en"), CHUNK_BYTES, load)
+                chunks_read = list(chunks)
+            job = replace(job, copy_text=True)  # PostgreSQL's form, whatever the configured database
+            started = time.process_time()
+            rows = sum(stage_chunk(job, chunk).read for chunk in chunks_read)
+            best = min(best, time.process_time() - started)
+        self.stdout.write(
+            f"validation: {rows:,} rows, best of {repeats}: {best:.2f} s of CPU = "
+            f"{1e6 * best / max(1, rows):.1f} µs per row in one process (no database)"
+        )
 
     def _import(self, incident: Incident, path: Path, processes: int, label: str) -> None:
         vendor = connection.vendor
