@@ -2,8 +2,8 @@
 
 ``RowNormalizer`` is built once per import (from the incident's settings) and then applied to
 each row; it is picklable so worker processes can run it. It remembers what it decided about
-values that repeat across rows (countries, locales, exposure lists), in bounded caches: a million
-rows name a few hundred distinct ones.
+values that repeat across rows (the combination of country, locale, time zone and subdivision
+columns; exposure lists), in bounded caches: a million rows name a few hundred distinct ones.
 """
 
 from __future__ import annotations
