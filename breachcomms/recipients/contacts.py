@@ -96,6 +96,9 @@ class Phone(NamedTuple):
         return zones[0] if len(zones) == 1 and zones[0] != phone_timezone.UNKNOWN_TIMEZONE else None
 
 
+_UNKNOWN = phonenumbers.PhoneNumberType.UNKNOWN
+
+
 def normalize_phone(raw: str, region: str | None) -> Phone:
     """The valid phone number ``raw`` writes, or InvalidValue.
 
@@ -114,9 +117,6 @@ def normalize_phone(raw: str, region: str | None) -> Phone:
         raise InvalidValue(f"not a valid phone number{where}")
     region_code = number_region if number_region and number_region != REGION_CODE_FOR_NON_GEO_ENTITY else ""
     return Phone(f"+{country_code}{nsn}", country_code, nsn, kind, region_code)
-
-
-_UNKNOWN = phonenumbers.PhoneNumberType.UNKNOWN
 
 
 # --- country, locale, time zone ------------------------------------------------------------------

@@ -17,7 +17,7 @@ once, possible lengths as sets) and repeats the library's own decisions with it:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, REGION_CODE_FOR_NON_GEO_ENTITY, PhoneMetadata, PhoneNumberType
 from phonenumbers import timezone as phone_timezone
@@ -178,22 +178,15 @@ def _plan_for_non_geo(country_code: int) -> _Plan | None:
         return plan
 
 
-_REGIONS: dict[int, tuple[tuple[str, _Plan | None], ...] | None] = {}
-
-
+@cache  # a few hundred country codes at most
 def _region_plans(country_code: int) -> tuple[tuple[str, _Plan | None], ...] | None:
     """The regions sharing a country code, each with its plan (the plans only where there are several)."""
-    try:
-        return _REGIONS[country_code]
-    except KeyError:
-        regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
-        found: tuple[tuple[str, _Plan | None], ...] | None = None
-        if regions is not None and len(regions) == 1:
-            found = ((regions[0], None),)
-        elif regions is not None:
-            found = tuple((region, plan_for_region(region.upper())) for region in regions)
-        _REGIONS[country_code] = found
-        return found
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if regions is None:
+        return None
+    if len(regions) == 1:
+        return ((regions[0], None),)
+    return tuple((region, plan_for_region(region.upper())) for region in regions)
 
 
 def region_for(country_code: int, nsn: str) -> str | None:
@@ -307,20 +300,15 @@ def _significant(number: str, plan: _Plan) -> tuple[int, str] | None:
 
 
 _COUNTRY_CODES = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}  # "46" → 46
-_MAIN_PLANS: dict[int, _Plan | None] = {}
 
 
+@cache
 def _plan_for_country_code(country_code: int) -> _Plan | None:
     """The metadata parse uses for a number with this country code: its main region's."""
-    try:
-        return _MAIN_PLANS[country_code]
-    except KeyError:
-        region = region_code_for_country_code(country_code)
-        if region == REGION_CODE_FOR_NON_GEO_ENTITY:
-            plan = _MAIN_PLANS[country_code] = _plan_for_non_geo(country_code)
-        else:
-            plan = _MAIN_PLANS[country_code] = plan_for_region(region)
-        return plan
+    region = region_code_for_country_code(country_code)
+    if region == REGION_CODE_FOR_NON_GEO_ENTITY:
+        return _plan_for_non_geo(country_code)
+    return plan_for_region(region)
 
 
 @lru_cache(maxsize=512)
@@ -333,20 +321,14 @@ def _country_level_zones(country_code: int) -> tuple[str, ...]:
     return (phone_timezone.UNKNOWN_TIMEZONE,)
 
 
-_ZONE_PREFIXES: dict[int, tuple[frozenset[int], tuple[int, ...]]] = {}
-
-
+@cache
 def _zone_prefixes(country_code: int) -> tuple[frozenset[int], tuple[int, ...]]:
     """The number types that are geographical for this country code, and the lengths (longest first)
     of the time zone data's prefixes a number with this country code can start with."""
-    try:
-        return _ZONE_PREFIXES[country_code]
-    except KeyError:
-        code = str(country_code)
-        kinds = frozenset(kind for kind in range(UNKNOWN + 1) if is_number_type_geographical(kind, country_code))
-        sizes = {len(key) for key in TIMEZONE_DATA if key.startswith(code) or code.startswith(key)}
-        found = _ZONE_PREFIXES[country_code] = (kinds, tuple(sorted(sizes, reverse=True)))
-        return found
+    code = str(country_code)
+    kinds = frozenset(kind for kind in range(UNKNOWN + 1) if is_number_type_geographical(kind, country_code))
+    sizes = {len(key) for key in TIMEZONE_DATA if key.startswith(code) or code.startswith(key)}
+    return kinds, tuple(sorted(sizes, reverse=True))
 
 
 def time_zones(e164: str, country_code: int, number_type: int) -> tuple[str, ...]:

@@ -134,15 +134,12 @@ class StagingJob:
         return DirectLines(self.direct)
 
 
-# Special characters are looked for with ``in`` and str.isprintable (C scans of the string): a
-# regex character class search cost ten times more, on every row.
-
-
 def _plain_json_string(text: str) -> bool:
     """Whether ``text`` is its own JSON string body: no quote, backslash or control character.
 
-    (Some printable-looking characters fail isprintable, such as U+2028; those take json.dumps,
-    which is right for every string, only slower.)
+    ``in`` and str.isprintable are C scans of the string; a regex character class search cost ten
+    times more, on every row. (Some printable-looking characters fail isprintable, such as U+2028;
+    those take json.dumps, which is right for every string, only slower.)
     """
     return '"' not in text and "\\" not in text and text.isprintable()
 
@@ -171,7 +168,8 @@ def staged_tuple(staged: Staged) -> tuple[Any, ...]:
 
 def _copy_text(text: str) -> str:
     """COPY text of values joined by NUL: NUL cannot occur (such rows are rejected), so it stands for the
-    column separator while the special characters of all the values are escaped in one pass."""
+    column separator while the special characters of all the values are escaped in one pass (looked
+    for with ``in``, as in _plain_json_string)."""
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text.replace("\x00", "\t")
