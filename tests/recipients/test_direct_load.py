@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import pytest
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,20 @@ def test_transitive_merges_of_a_direct_load_equal_those_of_staging(
     assert _import(content, direct=True, monkeypatch=monkeypatch) == _import(
         content, direct=False, monkeypatch=monkeypatch
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_an_import_its_pages_are_visible_to_all_and_the_planner_knows_the_segments() -> None:
+    # Outside a transaction the import ends with VACUUM (ANALYZE) of the columns queries select by.
+    incident = Incident.objects.create(title="t", default_locale="en")
+    created = customer_import_create(incident=incident, stream=io.BytesIO(_synthetic(2000, seed=3)), name="c.csv")
+    customer_import_run(customer_import_id=created.id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpages, relallvisible FROM pg_class WHERE relname = 'recipients_customer'")
+        pages, visible = cursor.fetchone()
+        cursor.execute("SELECT attname FROM pg_stats WHERE tablename = 'recipients_customer'")
+        estimated = {name for (name,) in cursor.fetchall()}
+    assert pages > 0
+    assert visible == pages
+    assert set(services.ESTIMATED_COLUMNS) <= estimated
+    assert not {"name", "external_refs", "accounts", "attributes"} & estimated  # compared through indexes only
