@@ -124,8 +124,8 @@ def customer_import_run(
 
 # The customer columns queries select, group or join customers by: the planner's statistics are
 # gathered for these only. Names, JSON columns and the lookup indexes' expressions are compared by
-# equality through an index or not at all; their statistics doubled ANALYZE's time (0.55 s → 0.3 s
-# for a million customers without them).
+# equality through an index or not at all. ANALYZE of a million customers (on a copy of the table
+# with its indexes): 0.52–0.58 s with every column and index expression, 0.34 s with these.
 ESTIMATED_COLUMNS = (
     "incident_id",
     "country",
