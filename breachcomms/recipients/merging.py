@@ -193,16 +193,12 @@ def find_matches(incident_id: int) -> None:
         f"""CREATE TEMPORARY TABLE {MATCHES} AS
         SELECT r.line AS line, c.id AS customer_id FROM {STAGING} r
             JOIN {CUSTOMER} c ON c.incident_id = %s AND c.email <> '' AND lower(c.email) = r.email_key
-            WHERE r.email <> ''
         UNION ALL SELECT r.line, c.id FROM {STAGING} r
-            JOIN {CUSTOMER} c ON c.incident_id = %s AND c.phone <> '' AND c.phone = r.phone
-            WHERE r.phone <> ''
+            JOIN {CUSTOMER} c ON c.incident_id = %s AND c.phone <> '' AND c.phone = r.phone_key
         UNION ALL SELECT r.line, k.customer_id FROM {STAGING} r
             JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'email' AND k.value = r.email_key
-            WHERE r.email <> ''
         UNION ALL SELECT r.line, k.customer_id FROM {STAGING} r
-            JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'phone' AND k.value = r.phone
-            WHERE r.phone <> ''""",  # noqa: S608
+            JOIN {KEY} k ON k.incident_id = %s AND k.kind = 'phone' AND k.value = r.phone_key""",  # noqa: S608
         [incident_id] * 4,
     )
     _analyze(MATCHES)
@@ -328,7 +324,12 @@ def direct_load_begin(incident_id: int, rules: RiskRules) -> DirectLoad | None:
 
 
 def _create_direct_view(load: DirectLoad) -> None:
-    """The loaded customers, seen as the staging table the merge's steps read."""
+    """The loaded customers, seen as the staging table the merge's steps read.
+
+    Its email_key is ``lower(email)`` exactly (not the staging table's NULLIF): find_duplicates_of
+    finds rows by it through customer_email_lookup, whose expression it must match; any other
+    spelling turns each lookup into a scan of the incident (a million-row import ran for minutes).
+    """
     columns = ", ".join(f"{name}" for name in MERGE_FIELDS)
     _execute(
         f"""CREATE TEMPORARY VIEW {STAGING} AS
@@ -460,7 +461,7 @@ def merge_staged(
             # range on id tells it how many rows it reads.
             _analyze(CUSTOMER, "(id, incident_id)")
         else:
-            _analyze(STAGING, "(line, email_key, phone)")
+            _analyze(STAGING, "(line, email_key, phone, phone_key)")
     with timer("duplicates"):
         if direct is not None and notes is not None and len(notes.twins) <= staged_rows * SIEVE_LIMIT:
             find_duplicates_of(direct, notes.twins)

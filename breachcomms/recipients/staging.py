@@ -75,8 +75,12 @@ def create_staging_table() -> None:
     json_type = "jsonb" if connection.vendor == "postgresql" else "text"
     types = ["integer", *["text"] * 8, json_type, json_type, "bigint", json_type]
     columns = ", ".join(f"{name} {kind} NOT NULL" for name, kind in zip(STAGED_COLUMNS, types, strict=True))
-    # The key emails are compared by, computed by the database while the file is still being read.
-    columns += ", email_key text GENERATED ALWAYS AS (lower(email)) STORED"
+    # The keys rows are compared by, computed by the database while the file is still being read.
+    # NULL, not "", where a row has no such contact: a quarter of a file may lack one, and "" as the
+    # most common value made the planner expect a billion matches between a file and an incident's
+    # customers and choose index probes per row over a hash join (9 s against 2.5 s for a million).
+    columns += ", email_key text GENERATED ALWAYS AS (NULLIF(lower(email), '')) STORED"
+    columns += ", phone_key text GENERATED ALWAYS AS (NULLIF(phone, '')) STORED"
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")

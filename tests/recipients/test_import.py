@@ -151,6 +151,19 @@ def test_a_later_file_extends_and_links_existing_customers(run_import: Importer)
     assert not Customer.objects.filter(id=second.id).exists()
 
 
+def test_a_later_file_links_nobody_by_a_contact_both_lack(run_import: Importer) -> None:
+    """A missing email or phone is no key: email-only and phone-only rows stay separate people."""
+    run_import("name,email,phone,country\nA,a@example.com,,SE\nB,,+46701234567,SE\n")
+    result = run_import("name,email,phone,country\nC,c@example.com,,SE\nD,,+46701234568,SE\nE,a@example.com,,SE\n")
+    assert result.summary == "imported 2 customers from 3 rows: 1 merged, 0 rejected, 0 warnings"
+    assert sorted(Customer.objects.values_list("name", "email", "phone")) == [
+        ("A", "a@example.com", ""),
+        ("B", "", "+46701234567"),
+        ("C", "c@example.com", ""),
+        ("D", "", "+46701234568"),
+    ]
+
+
 def test_json_lines_with_a_broken_line(run_import: Importer) -> None:
     lines = [
         json.dumps(
