@@ -21,7 +21,8 @@ from breachcomms.incidents.forms import IncidentAdminForm
 from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import RiskTier
 from breachcomms.recipients.models import CustomerImport
-from breachcomms.recipients.selectors import segment_list
+from breachcomms.core.names import country_name, language_name
+from breachcomms.recipients.selectors import SegmentRow, segment_list, segment_rows
 from breachcomms.recipients.services import incident_risk_rules_update
 
 RECENT_IMPORTS = 50
@@ -124,9 +125,25 @@ class IncidentAdmin(admin.ModelAdmin):
             "can_view_segments": user.has_perm("recipients.view_customer"),
         }
         if context["can_view_segments"]:
-            segments = segment_list(incident=incident)
-            context["segments"] = [(segment, RiskTier(segment.risk_tier).label) for segment in segments]
-            context["segments_total"] = sum(segment.customers for segment in segments)
+            rows = segment_rows(segment_list(incident=incident))
+            context["segment_rows"] = [_segment_row(row, max((r.customers for r in rows), default=1)) for row in rows]
+            context["segment_tiers"] = [RiskTier.HIGH.label, RiskTier.MEDIUM.label, RiskTier.LOW.label]
+            context["segment_totals"] = [sum(r.tiers[i] for r in rows) for i in range(3)]
+            context["segments_total"] = sum(context["segment_totals"])
         if context["can_view_imports"]:
             context["imports"] = CustomerImport.objects.filter(incident=incident)[:RECENT_IMPORTS]
         return context
+
+
+def _segment_row(row: SegmentRow, largest: int) -> dict[str, Any]:
+    """A segment row for the template: names in the reader's language, and the widths (percent of
+    the largest row) of its bar's high, medium and low parts."""
+    return {
+        "country": row.country,
+        "country_name": country_name(row.country),
+        "language": row.language,
+        "language_name": language_name(row.language),
+        "tiers": row.tiers,
+        "customers": row.customers,
+        "bar": [f"{100 * n / largest:.2f}" for n in row.tiers],
+    }

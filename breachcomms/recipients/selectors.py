@@ -27,6 +27,29 @@ class Segment:
     customers: int
 
 
+@dataclass(frozen=True)
+class SegmentRow:
+    """One country and language, with its customers per risk tier (high, medium, low)."""
+
+    country: str
+    language: str
+    tiers: tuple[int, int, int]
+
+    @property
+    def customers(self) -> int:
+        return sum(self.tiers)
+
+
+def segment_rows(segments: list[Segment]) -> list[SegmentRow]:
+    """Segments pivoted to one row per country and language, most high-risk customers first."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for segment in segments:
+        tiers = rows.setdefault((segment.country, segment.language), [0, 0, 0])
+        tiers[_TIER_ORDER[segment.risk_tier]] += segment.customers
+    pivoted = [SegmentRow(country, language, (t[0], t[1], t[2])) for (country, language), t in rows.items()]
+    return sorted(pivoted, key=lambda r: (-r.tiers[0], -r.customers, r.country, r.language))
+
+
 def customer_search(*, queryset: QuerySet[Customer], term: str) -> QuerySet[Customer]:
     """The customers a support search finds: part of the name, or exactly one of their emails (any
     case), phones (any common format) or references, their own or one they were merged from."""

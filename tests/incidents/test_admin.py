@@ -167,17 +167,28 @@ def test_new_incident_records_who_opened_it(client: Client, commander: User) -> 
     assert created.risk_rules == blank.risk_rules
 
 
-def test_change_page_shows_segments_with_total(client: Client, commander: User, incident: Incident) -> None:
+def test_change_page_shows_segments_per_country_and_language_by_tier(
+    client: Client, commander: User, incident: Incident
+) -> None:
     add_customer(incident, "SE", "sv", "high", n=2)
-    add_customer(incident, "ID", "id", "low", n=3)
+    add_customer(incident, "SE", "sv", "low", n=1)
+    add_customer(incident, "ID", "id", "low", n=4)
     client.force_login(commander)
 
-    response = client.get(change_url(incident))
+    response = client.get(change_url(incident), HTTP_ACCEPT_LANGUAGE="sv")
 
-    segments = [(s.country, s.language, s.risk_tier, s.customers) for s, _label in response.context["segments"]]
-    assert segments == [("SE", "sv", "high", 2), ("ID", "id", "low", 3)]
-    assert response.context["segments_total"] == 5
-    assert b'id="segments-total">5<' in response.content
+    rows = response.context["segment_rows"]
+    # Most high-risk customers first; names in the reader's language; each segment's count in its tier's column.
+    assert [(r["country_name"], r["language_name"], r["tiers"], r["customers"]) for r in rows] == [
+        ("Sverige", "svenska", (2, 0, 1), 3),
+        ("Indonesien", "indonesiska", (0, 0, 4), 4),
+    ]
+    # Bars are scaled to the largest row (ID's 4 customers).
+    assert rows[0]["bar"] == ["50.00", "0.00", "25.00"]
+    assert rows[1]["bar"] == ["0.00", "0.00", "100.00"]
+    assert response.context["segment_totals"] == [2, 0, 5]
+    assert b'id="segments-total">7<' in response.content
+    assert "Hög".encode() in response.content  # the tier columns are translated too
 
 
 def test_import_button_is_shown_only_to_who_may_upload(
