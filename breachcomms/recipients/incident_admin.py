@@ -16,12 +16,12 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from breachcomms.core.names import country_name, language_name
 from breachcomms.incidents.categories import BY_CODE
 from breachcomms.incidents.forms import IncidentAdminForm
 from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import RiskTier
 from breachcomms.recipients.models import CustomerImport
-from breachcomms.core.names import country_name, language_name
 from breachcomms.recipients.selectors import SegmentRow, segment_list, segment_rows
 from breachcomms.recipients.services import incident_risk_rules_update
 
