@@ -33,7 +33,7 @@ class CustomerImportAdmin(ReadOnlyAdmin):
     list_filter = ["status", "incident"]
     list_select_related = ["incident"]
     fieldsets = [
-        (None, {"fields": ["incident", "original_name", "format", "size", "uploaded_by"]}),
+        (None, {"fields": ["incident", "original_name", "format", "encoding", "size", "uploaded_by"]}),
         (_("Timeline"), {"fields": ["created_at", "started_at", "finished_at", "error"]}),
     ]
     readonly_fields = ["size", "progress", "summary"]

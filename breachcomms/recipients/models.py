@@ -134,6 +134,12 @@ class CustomerImport(models.Model):
     format = models.CharField(_("format"), max_length=8, choices=Format.choices)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     phase = models.CharField(_("phase"), max_length=64, blank=True)
+    encoding = models.CharField(
+        _("encoding"),
+        max_length=32,
+        default="utf-8",
+        help_text=_("The encoding the uploaded file was in; other than UTF-8, it was converted to UTF-8 on upload."),
+    )
     size_bytes = models.BigIntegerField(_("size"), default=0)
     bytes_read = models.BigIntegerField(_("bytes read"), default=0)
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)

@@ -27,10 +27,22 @@ from breachcomms.recipients.contacts import (
 # Canonical field → the header spellings that mean it (compared lower-case, without spaces,
 # dashes, dots and underscores).
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "name": ("name", "fullname", "customername", "namn", "nama", "imya", "fio", "displayname"),
-    "first_name": ("firstname", "givenname", "fornamn", "förnamn"),
-    "last_name": ("lastname", "surname", "familyname", "efternamn"),
-    "email": ("email", "mail", "emailaddress", "epost", "epostadress", "courriel"),
+    "name": ("name", "fullname", "customername", "namn", "nama", "namalengkap", "imya", "fio", "фио", "displayname"),
+    "first_name": ("firstname", "givenname", "fornamn", "förnamn", "имя", "namadepan"),
+    "last_name": ("lastname", "surname", "familyname", "efternamn", "фамилия", "namabelakang"),
+    "email": (
+        "email",
+        "mail",
+        "emailaddress",
+        "epost",
+        "epostadress",
+        "courriel",
+        "surel",
+        "почта",
+        "электроннаяпочта",
+        "эпочта",
+        "емейл",
+    ),
     "phone": (
         "phone",
         "mobile",
@@ -46,11 +58,17 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "telefonnummer",
         "nohp",
         "hp",
+        "telepon",
+        "nomortelepon",
+        "телефон",
+        "мобильный",
+        "мобильныйтелефон",
+        "номертелефона",
     ),
-    "country": ("country", "countrycode", "land", "negara", "strana", "region"),
+    "country": ("country", "countrycode", "land", "negara", "strana", "страна", "region"),
     "subdivision": ("subdivision", "state", "province", "county", "provinsi", "lan", "län"),
-    "locale": ("locale", "lang", "language", "sprak", "språk", "bahasa", "yazyk"),
-    "time_zone": ("timezone", "tz", "zone", "tidszon"),
+    "locale": ("locale", "lang", "language", "sprak", "språk", "bahasa", "yazyk", "язык"),
+    "time_zone": ("timezone", "tz", "zone", "tidszon", "zonawaktu", "часовойпояс"),
     "external_ref": (
         "ref",
         "reference",
@@ -61,9 +79,11 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "externalref",
         "clientid",
         "kundnummer",
+        "nomorpelanggan",
+        "номерклиента",
         "id",
     ),
-    "accounts": ("account", "accounts", "accountid", "accountids", "konto", "akun"),
+    "accounts": ("account", "accounts", "accountid", "accountids", "konto", "akun", "счет", "счёт", "аккаунт"),
     "exposures": ("exposures", "exposed", "exposeddata", "datacategories", "categories", "breacheddata", "exposure"),
 }
 _HEADER_KEY = re.compile(r"[\s\-._]+")
@@ -176,7 +196,11 @@ def _unusable_string(value: str) -> str:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return "the row has bytes that are not UTF-8; save the file as UTF-8 and import it again"
+            return (
+                "the row has bytes that are not UTF-8; save the file as UTF-8 (Excel: “CSV UTF-8”) and import "
+                "it again, or import it again naming its encoding (a plain Excel CSV: Windows-1252, or "
+                "Windows-1251 for Cyrillic)"
+            )
     return ""
 
 

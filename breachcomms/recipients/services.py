@@ -22,6 +22,7 @@ from breachcomms.core.progress import ProgressReporter, null_progress
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import RiskRules, validate_risk_rules
+from breachcomms.recipients.encodings import UTF8, source_encoding, to_utf8
 from breachcomms.recipients.folding import KeptApart
 from breachcomms.recipients.merging import CUSTOMER, MergeResult, direct_load_begin, merge_staged, tier_sql
 from breachcomms.recipients.models import CustomerImport, CustomerKey, ImportIssue
@@ -46,18 +47,29 @@ DIRECT_LOAD = True
 
 
 def customer_import_create(
-    *, incident: Incident, stream: IO[bytes], name: str, uploaded_by: Any = None
+    *, incident: Incident, stream: IO[bytes], name: str, uploaded_by: Any = None, encoding: str = ""
 ) -> CustomerImport:
-    """Store an uploaded customer file and register its import (run it with customer_import_run)."""
+    """Store an uploaded customer file and register its import (run it with customer_import_run).
+
+    A file in another encoding than UTF-8 (UTF-16 by its byte order mark, or the ``encoding`` the
+    uploader names) is stored converted to UTF-8; EncodingError if that cannot be done.
+    """
     head = stream.read(4096)
     stream.seek(0)
-    customer_import = CustomerImport(
-        incident=incident,
-        original_name=name[:255],
-        format=detect_format(name, head),
-        uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
-    )
-    customer_import.file.save(name, File(stream, name=name), save=False)
+    source = source_encoding(head, encoding)
+    with contextlib.ExitStack() as stack:
+        if source != UTF8:
+            stream = stack.enter_context(to_utf8(stream, source))
+            head = stream.read(4096)
+            stream.seek(0)
+        customer_import = CustomerImport(
+            incident=incident,
+            original_name=name[:255],
+            format=detect_format(name, head),
+            encoding=source,
+            uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
+        )
+        customer_import.file.save(name, File(stream, name=name), save=False)
     customer_import.size_bytes = customer_import.file.size
     customer_import.save()
     return customer_import
@@ -276,7 +288,12 @@ def _audit(action: Action, customer_import: CustomerImport, **data: Any) -> None
         actor=customer_import.uploaded_by,
         incident_id=customer_import.incident_id,
         obj=customer_import,
-        data={"file": customer_import.original_name, "size": customer_import.size_bytes, **data},
+        data={
+            "file": customer_import.original_name,
+            "size": customer_import.size_bytes,
+            "encoding": customer_import.encoding,
+            **data,
+        },
     )
 
 

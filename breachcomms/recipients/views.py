@@ -23,6 +23,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from breachcomms.incidents.models import Incident
+from breachcomms.recipients.encodings import EncodingError
 from breachcomms.recipients.forms import CustomerImportUploadForm
 from breachcomms.recipients.models import CustomerImport
 from breachcomms.recipients.selectors import import_issues_csv
@@ -45,8 +46,14 @@ def customer_import_upload(request: HttpRequest, *, model_admin: CustomerImportA
     if request.method == "POST":
         form = CustomerImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
-            customer_import = _start_import(request, incident, form.cleaned_data["file"])
-            return redirect("admin:recipients_customerimport_change", customer_import.pk)
+            try:
+                customer_import = _start_import(
+                    request, incident, form.cleaned_data["file"], form.cleaned_data["encoding"]
+                )
+            except EncodingError as exc:
+                form.add_error("encoding", str(exc))
+            else:
+                return redirect("admin:recipients_customerimport_change", customer_import.pk)
     else:
         form = CustomerImportUploadForm()
     context = {
@@ -61,7 +68,7 @@ def customer_import_upload(request: HttpRequest, *, model_admin: CustomerImportA
     return TemplateResponse(request, "admin/recipients/customerimport/upload.html", context)
 
 
-def _start_import(request: HttpRequest, incident: Incident, upload: UploadedFile) -> CustomerImport:
+def _start_import(request: HttpRequest, incident: Incident, upload: UploadedFile, encoding: str) -> CustomerImport:
     """Small files are imported within the request; bigger ones by a worker after the commit."""
     inline = (upload.size or 0) <= settings.BREACHCOMMS_IMPORT_INLINE_MAX_BYTES
     name = PurePath(upload.name or "customers.csv").name
@@ -71,6 +78,7 @@ def _start_import(request: HttpRequest, incident: Incident, upload: UploadedFile
             stream=upload,  # type: ignore[arg-type]
             name=name,
             uploaded_by=request.user,
+            encoding=encoding,
         )
         if not inline:
             transaction.on_commit(partial(customer_import_run_task.delay, customer_import.pk))

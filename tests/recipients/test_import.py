@@ -406,6 +406,7 @@ def test_an_import_is_on_the_audit_trail_with_its_counts(run_import: Importer) -
     assert entries[1].data == {
         "file": "affected.csv",
         "size": result.size_bytes,
+        "encoding": "utf-8",
         "rows": 4,
         "customers_created": 2,
         "rows_merged": 1,

@@ -62,3 +62,24 @@ def test_the_normalizer_forgets_what_it_remembered_once_its_caches_are_full(monk
         assert staged[11] == 1 << 5  # password, every time: a forgotten entry is worked out again
         assert [issue.value for issue in issues] == [f"x{i}"]
         assert len(normalizer._exposures) <= 50
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("E-post", "email"),
+        ("Förnamn", "first_name"),
+        ("Фамилия", "last_name"),
+        ("ФИО", "name"),
+        ("Электронная почта", "email"),
+        ("Номер телефона", "phone"),
+        ("Страна", "country"),
+        ("Nama Lengkap", "name"),
+        ("Surel", "email"),
+        ("No. HP", "phone"),
+        ("Nomor Pelanggan", "external_ref"),
+        ("Shoe size", None),  # a custom attribute, kept as it is
+    ],
+)
+def test_headers_in_the_four_languages_name_their_fields(header: str, field: str | None) -> None:
+    assert rows.canonical_field(header) == field

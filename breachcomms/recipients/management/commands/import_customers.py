@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from breachcomms.core.progress import TerminalProgress
 from breachcomms.incidents.models import Incident
+from breachcomms.recipients.encodings import UTF8, EncodingError
 from breachcomms.recipients.models import CustomerImport, ImportIssue
 from breachcomms.recipients.services import customer_import_create, customer_import_run
 from breachcomms.recipients.staging import ImportFileError
@@ -22,6 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--processes", type=int, default=None, help="validation processes (default: auto)")
         parser.add_argument("--max-issues", type=int, default=50, help="issues to print (all are stored)")
+        parser.add_argument(
+            "--encoding",
+            default="",
+            help="the file's encoding if not UTF-8, e.g. cp1252 or cp1251 (UTF-16 with a byte order mark: found)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         incident = Incident.objects.filter(id=options["incident"]).first()
@@ -31,7 +37,14 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
         with path.open("rb") as stream:
-            customer_import = customer_import_create(incident=incident, stream=stream, name=path.name)
+            try:
+                customer_import = customer_import_create(
+                    incident=incident, stream=stream, name=path.name, encoding=options["encoding"]
+                )
+            except EncodingError as exc:
+                raise CommandError(str(exc)) from None
+        if customer_import.encoding != UTF8:
+            self.stderr.write(f"converted {path.name} from {customer_import.encoding} to UTF-8")
         progress = TerminalProgress(f"importing {path.name}", unit="bytes")
         try:
             customer_import_run(
