@@ -51,9 +51,9 @@ def chromium(settings: Any) -> Iterator[Any]:
             connections.close_all()
 
 
-def new_page(browser: Any, *, width: int, height: int, locale: str = "en-GB") -> Any:
-    """A page in a fresh context: its own cookies, like another person at another desk."""
-    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
+def new_page(browser: Any, *, width: int, height: int, locale: str = "en-GB", timezone_id: str = "UTC") -> Any:
+    """A page in a fresh context: its own cookies, like another person at another desk (and in another zone)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale, timezone_id=timezone_id)
     context.set_default_timeout(15_000)
     return context.new_page()
 

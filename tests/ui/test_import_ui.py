@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from breachcomms.incidents.models import Incident
 from breachcomms.recipients.services import customer_import_create, customer_import_run
@@ -74,3 +77,19 @@ def test_import_page_follows_a_background_import_until_it_is_done(
     page.wait_for_selector("tr.import-issue-error")  # the page reloaded when the poll saw it finish
     assert page.locator("#import-status-label").inner_text() == "Done"
     assert page.locator("#import-progress-url").count() == 0  # and stopped polling
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_after_logging_in_show_times_in_the_browsers_zone(
+    live_server: Any, settings: Any, commander: User, incident: Incident
+) -> None:
+    created = customer_import_create(incident=incident, stream=io.BytesIO(CUSTOMERS_CSV.encode()), name="c.csv")
+    with chromium(settings) as browser:
+        page = new_page(browser, width=1280, height=900, timezone_id="Asia/Jakarta")
+        log_in(page, live_server, commander)  # the login page reports the zone
+
+        page.goto(live_server.url + reverse("admin:recipients_customerimport_change", args=[created.pk]))
+
+        assert page.locator("#reader-zone").text_content() == "Times in Asia/Jakarta"
+        uploaded = date_format(timezone.localtime(created.created_at, ZoneInfo("Asia/Jakarta")), "DATETIME_FORMAT")
+        assert uploaded in page.locator("#content").text_content()
