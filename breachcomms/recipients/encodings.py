@@ -10,7 +10,9 @@ Indonesia, Windows-1251 in Russia), which no byte order mark announces, so the u
 from __future__ import annotations
 
 import codecs
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from typing import IO
 
 from django.utils.translation import gettext
@@ -112,3 +114,17 @@ def to_utf8(stream: IO[bytes], encoding: str) -> IO[bytes]:
         )
     out.seek(0)
     return out  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def as_utf8(stream: IO[bytes], named: str = "") -> Iterator[tuple[IO[bytes], str]]:
+    """``stream`` as UTF-8 (a converted temporary copy if it is in another encoding; see
+    source_encoding) and the encoding it was in. ``stream`` must be seekable."""
+    head = stream.read(4096)
+    stream.seek(0)
+    source = source_encoding(head, named)
+    if source == UTF8:
+        yield stream, source
+        return
+    with to_utf8(stream, source) as converted:
+        yield converted, source

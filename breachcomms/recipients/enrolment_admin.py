@@ -18,8 +18,9 @@ from django.utils.translation import gettext_lazy as _
 
 from breachcomms.core.admin import ReadOnlyAdmin
 from breachcomms.incidents.models import Incident
+from breachcomms.recipients.encodings import EncodingError
 from breachcomms.recipients.enrolment_services import EnrolmentImportReport, enrolment_import_run
-from breachcomms.recipients.forms import CUSTOMER_FILE_SUFFIXES
+from breachcomms.recipients.forms import CUSTOMER_FILE_SUFFIXES, CustomerImportUploadForm
 from breachcomms.recipients.models import Enrolment
 
 REJECTIONS_SHOWN = 200
@@ -35,6 +36,7 @@ class EnrolmentUploadForm(forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(CUSTOMER_FILE_SUFFIXES)}),
     )
+    encoding = CustomerImportUploadForm.base_fields["encoding"]
 
     def clean_file(self) -> UploadedFile:
         upload: UploadedFile = self.cleaned_data["file"]
@@ -80,13 +82,18 @@ class EnrolmentAdmin(ReadOnlyAdmin):
         form = EnrolmentUploadForm(request.POST or None, request.FILES or None, initial=request.GET.dict())
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            report = enrolment_import_run(
-                incident=form.cleaned_data["incident"],
-                stream=upload,
-                name=PurePath(upload.name or "enrolments.csv").name,
-                user=request.user,
-            )
-            messages.success(request, report.summary)
+            try:
+                report = enrolment_import_run(
+                    incident=form.cleaned_data["incident"],
+                    stream=upload,
+                    name=PurePath(upload.name or "enrolments.csv").name,
+                    user=request.user,
+                    encoding=form.cleaned_data["encoding"],
+                )
+            except EncodingError as exc:
+                form.add_error("encoding", str(exc))
+            else:
+                messages.success(request, report.summary)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

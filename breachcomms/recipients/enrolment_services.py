@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from breachcomms.audit.models import Action
 from breachcomms.audit.services import audit_record
 from breachcomms.incidents.models import Incident
+from breachcomms.recipients.encodings import as_utf8
 from breachcomms.recipients.enrolments import BATCH, EnrolmentRow, Rejection, match_customers, read_enrolments
 from breachcomms.recipients.models import Enrolment
 
@@ -48,21 +49,31 @@ class EnrolmentImportReport:
 
 @transaction.atomic
 def enrolment_import_run(
-    *, incident: Incident, stream: IO[bytes], name: str, user: Any = None, now: datetime | None = None
+    *,
+    incident: Incident,
+    stream: IO[bytes],
+    name: str,
+    user: Any = None,
+    now: datetime | None = None,
+    encoding: str = "",
 ) -> EnrolmentImportReport:
-    """Record every matched row's enrolment once; a row enrolled already (or twice in the file) changes nothing."""
+    """Record every matched row's enrolment once; a row enrolled already (or twice in the file) changes nothing.
+
+    A file not in UTF-8 is read like a customer file (encodings.as_utf8); EncodingError if it cannot be.
+    """
     if user is not None and not user.has_perm(IMPORT_PERMISSION):
         raise PermissionDenied(gettext("Only an incident commander may import enrolments."))
     now = now or timezone.now()
     report = EnrolmentImportReport(name=name)
-    parsed = read_enrolments(stream, name=name, now=now)
-    while batch := list(islice(parsed, BATCH)):
-        report.rows += len(batch)
-        rows = [row for row in batch if isinstance(row, EnrolmentRow)]
-        report.rejected += [row for row in batch if isinstance(row, Rejection)]
-        matched = match_customers(incident_id=incident.pk, rows=rows)
-        report.rejected += matched.rejected
-        _record(incident, matched.rows, name, report)
+    with as_utf8(stream, encoding) as (utf8, _source):
+        parsed = read_enrolments(utf8, name=name, now=now)
+        while batch := list(islice(parsed, BATCH)):
+            report.rows += len(batch)
+            rows = [row for row in batch if isinstance(row, EnrolmentRow)]
+            report.rejected += [row for row in batch if isinstance(row, Rejection)]
+            matched = match_customers(incident_id=incident.pk, rows=rows)
+            report.rejected += matched.rejected
+            _record(incident, matched.rows, name, report)
     report.rejected.sort(key=lambda rejection: rejection.line)
     audit_record(
         action=Action.ENROLMENT_IMPORT_FINISHED,

@@ -22,7 +22,7 @@ from breachcomms.core.progress import ProgressReporter, null_progress
 from breachcomms.core.timing import PhaseTimer
 from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import RiskRules, validate_risk_rules
-from breachcomms.recipients.encodings import UTF8, source_encoding, to_utf8
+from breachcomms.recipients.encodings import as_utf8
 from breachcomms.recipients.folding import KeptApart
 from breachcomms.recipients.merging import CUSTOMER, MergeResult, direct_load_begin, merge_staged, tier_sql
 from breachcomms.recipients.models import CustomerImport, CustomerKey, ImportIssue
@@ -54,14 +54,9 @@ def customer_import_create(
     A file in another encoding than UTF-8 (UTF-16 by its byte order mark, or the ``encoding`` the
     uploader names) is stored converted to UTF-8; EncodingError if that cannot be done.
     """
-    head = stream.read(4096)
-    stream.seek(0)
-    source = source_encoding(head, encoding)
-    with contextlib.ExitStack() as stack:
-        if source != UTF8:
-            stream = stack.enter_context(to_utf8(stream, source))
-            head = stream.read(4096)
-            stream.seek(0)
+    with as_utf8(stream, encoding) as (stream, source):
+        head = stream.read(4096)
+        stream.seek(0)
         customer_import = CustomerImport(
             incident=incident,
             original_name=name[:255],

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -184,3 +184,18 @@ def test_support_staff_may_see_enrolments_but_not_upload(client: Client, support
     assert listing.status_code == 200
     assert reverse("admin:recipients_enrolment_upload") not in listing.content.decode()
     assert client.get(reverse("admin:recipients_enrolment_upload")).status_code == 403
+
+
+def test_an_enrolment_file_in_utf16_or_a_named_code_page_is_read(
+    incident: Incident, customers: dict[str, Customer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = "e-post;enrolled_at\r\nbob@example.com;2025-06-30\r\n"
+    utf16 = tmp_path / "enrolled-unicode.txt"
+    utf16.write_bytes(content.encode("utf-16"))
+    call_command("import_enrolments", str(incident.id), str(utf16))
+    assert "rows 1, new 1, already known 0, rejected 0" in capsys.readouterr().out
+
+    cp1251 = tmp_path / "enrolled.csv"
+    cp1251.write_bytes("email;enrolled_at;kommentar\nbob@example.com;2025-06-30;anmäld per telefon\n".encode())
+    with pytest.raises(CommandError, match="already UTF-8"):
+        call_command("import_enrolments", str(incident.id), str(cp1251), "--encoding", "cp1251")
