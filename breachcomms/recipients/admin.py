@@ -59,7 +59,7 @@ class CustomerImportAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("summary"))
     def summary(self, obj: CustomerImport) -> str:
-        return obj.summary
+        return obj.summary_display
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from breachcomms.core.numbers import grouped
 from breachcomms.incidents.categories import codes_in
 from breachcomms.incidents.models import Incident
 from breachcomms.incidents.risk import RiskTier
@@ -171,16 +174,24 @@ class CustomerImport(models.Model):
 
     @property
     def summary(self) -> str:
-        """The one-line result the command prints and the admin shows."""
+        """The one-line result the command prints (counts as plain digits, for scripts that read it)."""
+        return self._summary(str)
+
+    @property
+    def summary_display(self) -> str:
+        """The same line for pages: counts grouped the reader's way (4,951 in English, 4 951 in Swedish)."""
+        return self._summary(grouped)
+
+    def _summary(self, number: Callable[[int], str]) -> str:
         return gettext(
             "imported %(created)s customers from %(rows)s rows: "
             "%(merged)s merged, %(rejected)s rejected, %(warnings)s warnings"
         ) % {
-            "created": self.customers_created,
-            "rows": self.rows_read,
-            "merged": self.rows_merged,
-            "rejected": self.rows_rejected,
-            "warnings": self.warnings,
+            "created": number(self.customers_created),
+            "rows": number(self.rows_read),
+            "merged": number(self.rows_merged),
+            "rejected": number(self.rows_rejected),
+            "warnings": number(self.warnings),
         }
 
     @property

@@ -113,7 +113,7 @@ def import_progress(customer_import: CustomerImport) -> dict[str, Any]:
         "rows_merged": customer_import.rows_merged,
         "rows_rejected": customer_import.rows_rejected,
         "warnings": customer_import.warnings,
-        "summary": customer_import.summary,
+        "summary": customer_import.summary_display,
         "finished": customer_import.status not in UNFINISHED,
     }
 

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from breachcomms.incidents.categories import flags_for
 from breachcomms.incidents.models import Incident
@@ -224,3 +225,31 @@ def test_customer_page_shows_exposures_and_the_reason_for_the_risk_tier(
     assert "High, because of: password" in page
     assert 'name="_save"' not in page  # read-only
     assert client.post(reverse("admin:recipients_customer_change", args=[anna.pk]), {}).status_code == 403
+
+
+def test_the_import_page_groups_counts_the_readers_way_and_the_command_line_does_not(
+    client: Client, commander: User, incident: Incident
+) -> None:
+    done = CustomerImport.objects.create(
+        incident=incident,
+        original_name="big.csv",
+        format="csv",
+        status=CustomerImport.Status.DONE,
+        rows_read=1_000_000,
+        customers_created=987_961,
+        rows_merged=10_155,
+        rows_rejected=1_884,
+        warnings=2_980,
+    )
+    client.force_login(commander)
+    url = reverse("admin:recipients_customerimport_change", args=[done.pk])
+
+    english = client.get(url).content.decode()
+    swedish = client.get(url, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+
+    assert "imported 987,961 customers from 1,000,000 rows: 10,155 merged, 1,884 rejected, 2,980 warnings" in english
+    assert "987\xa0961" in swedish
+    assert "1\xa0000\xa0000" in swedish
+    with translation.override("en"):
+        plain = done.summary  # what import_customers prints
+    assert plain == "imported 987961 customers from 1000000 rows: 10155 merged, 1884 rejected, 2980 warnings"
