@@ -42,6 +42,11 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="keep the benchmark incident (default: delete it)")
         parser.add_argument("--reimport", action="store_true", help="import the same file a second time")
         parser.add_argument(
+            "--second",
+            action="store_true",
+            help="then import another file as big (the next seed), as when an incident's scope grows",
+        )
+        parser.add_argument(
             "--staged", action="store_true", help="stage the first import too instead of loading it directly"
         )
         parser.add_argument(
@@ -66,6 +71,10 @@ class Command(BaseCommand):
                 self._segments(incident)
                 if options["reimport"]:
                     self._import(incident, path, options["processes"], "re-import")
+                if options["second"]:
+                    second = Path(tmp) / "more-customers.csv"
+                    self._generate(second, rows, options["seed"] + 1)
+                    self._import(incident, second, options["processes"], "second file")
             finally:
                 if not options["keep"]:
                     self._drop(incident)
