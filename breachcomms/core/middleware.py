@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
-from functools import lru_cache
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from breachcomms.core.zones import ALL_TIME_ZONES
+
 COOKIE = "bc_tz"
-
-
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
 
 
 def reader_zone(name: str) -> zoneinfo.ZoneInfo | None:
     """The zone a cookie names, or None if it names none."""
-    if not name or len(name) > 64 or name not in _known_zones():
-        return None
-    return zoneinfo.ZoneInfo(name)
+    return zoneinfo.ZoneInfo(name) if name in ALL_TIME_ZONES else None
 
 
 class ReaderTimeZoneMiddleware:

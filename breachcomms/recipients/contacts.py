@@ -8,7 +8,6 @@ they exist because a million-row import spends most of its time here.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -20,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from phonenumbers import REGION_CODE_FOR_NON_GEO_ENTITY
 from phonenumbers import timezone as phone_timezone
 
+from breachcomms.core.zones import ALL_TIME_ZONES
 from breachcomms.recipients.phones import classify, parse_international, parse_national
 from breachcomms.recipients.phones import time_zones as phone_time_zones
 
@@ -192,7 +192,6 @@ def locale_for_country(country: str) -> str | None:
     return languages[0].replace("_", "-") if languages else None
 
 
-ALL_TIME_ZONES = frozenset(zoneinfo.available_timezones())
 # Countries with several zones: the one most of their people live in.
 _MAIN_ZONES = {
     "US": "America/New_York",

@@ -126,7 +126,8 @@ class IncidentAdmin(admin.ModelAdmin):
         }
         if context["can_view_segments"]:
             rows = segment_rows(segment_list(incident=incident))
-            context["segment_rows"] = [_segment_row(row, max((r.customers for r in rows), default=1)) for row in rows]
+            largest = max((row.customers for row in rows), default=1)
+            context["segment_rows"] = [_segment_row(row, largest) for row in rows]
             context["segment_tiers"] = [RiskTier.HIGH.label, RiskTier.MEDIUM.label, RiskTier.LOW.label]
             context["segment_totals"] = [sum(r.tiers[i] for r in rows) for i in range(3)]
             context["segments_total"] = sum(context["segment_totals"])

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from breachcomms.core.zones import ALL_TIME_ZONES
 from breachcomms.incidents.categories import category_for
 from breachcomms.recipients.contacts import (
-    ALL_TIME_ZONES,
     InvalidValue,
     locale_for_country,
     normalize_country,
